@@ -1,0 +1,17 @@
+"Run every notebook in `nbs/` the way `nbdev_test` does: one pytest test per notebook."
+import os
+from pathlib import Path
+
+import pytest
+from nbdev.test import test_nb
+
+NBS = Path(__file__).resolve().parent.parent / 'nbs'
+NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
+
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook(nb, monkeypatch):
+    monkeypatch.chdir(NBS)
+    monkeypatch.setenv('IN_TEST', '1')
+    ok, secs = test_nb(nb, skip_flags=['slow', 'cuda'], basepath=NBS.parent, do_print=False)
+    assert ok, f'{nb.name} failed (see the traceback above); it ran {secs:.1f}s'
