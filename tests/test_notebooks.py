@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
-from nbdev.test import test_nb
+from nbdev import test as nbdev_test
 
 NBS = Path(__file__).resolve().parent.parent / 'nbs'
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
@@ -13,5 +13,5 @@ NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
 def test_notebook(nb, monkeypatch):
     monkeypatch.chdir(NBS)
     monkeypatch.setenv('IN_TEST', '1')
-    ok, secs = test_nb(nb, skip_flags=['slow', 'cuda'], basepath=NBS.parent, do_print=False)
+    ok, secs = nbdev_test.test_nb(nb, skip_flags=['slow', 'cuda'], basepath=NBS.parent, do_print=False)
     assert ok, f'{nb.name} failed (see the traceback above); it ran {secs:.1f}s'
