@@ -507,11 +507,21 @@ def load_projector(path=None, net: SplitGenerator | None = None, device=None) ->
             header, tensors = json.loads((f.metadata() or {}).get('regen_nb', '{}')), {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
         raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
+    if not isinstance(header, dict): header = {'format': type(header).__name__}
     if header.get('format') != PROJECTOR_FORMAT:
         raise ValueError(f"{path} is not a regen_nb projector (format {header.get('format')!r}, expected {PROJECTOR_FORMAT!r})")
-    B = Projector(**header['config'])
-    B.load_state_dict(tensors)
-    B.metadata = header['metadata']
+    if not isinstance(header.get('config'), dict):
+        raise ValueError(f"{path} is a regen_nb projector without its config (header entries: {sorted(header)}); "
+                         "the file is damaged or was edited: save the projector again with save_projector")
+    try: B = Projector(**header['config'])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path} has a projector config that does not fit this version of regen_nb ({e}); "
+                         "save the projector again with save_projector") from None
+    try: B.load_state_dict(tensors)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: the weights do not fit the projector its config describes "
+                         f"({' '.join(str(e).split())[:300]}); the file is damaged: save the projector again") from None
+    B.metadata = header.get('metadata', {})
     if net is not None: check_projector(B, net)
     device = get_device(device) if device is not None or net is None else net.G.input.input.device
     return B.to(device).eval()
