@@ -4,17 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #88252597
 from __future__ import annotations
-import os, random, shutil, tempfile, warnings
+import ctypes, errno, hashlib, json, os, random, re, secrets, shutil, socket, tempfile, time, warnings
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor', 'to_pil', 'load_image',
-           'atomic_write', 'atomic_folder', 'write_checkpoint', 'image_grid', 'show']
+__all__ = ['STALE_SECONDS', 'MARKER', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor',
+           'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder', 'write_checkpoint',
+           'image_grid', 'show']
 
 # %% ../nbs/00_core.ipynb #159e642a
 def check_choice(name: str, value, allowed: Iterable):
@@ -35,10 +36,28 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
     return int(value)
 
 # %% ../nbs/00_core.ipynb #d61f05e7
+def _check_device(device, name: str) -> torch.device:
+    "`device` as a `torch.device` if this machine has it, else a `ValueError` naming `name` and what to use instead."
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name}={str(device)!r} is not a device name; use 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}={str(device)!r} asks for a CUDA GPU, but torch finds no CUDA GPU here "
+                             "(torch.cuda.is_available() is False); use 'cpu', or leave the device unset to use what is available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name}={str(device)!r} asks for GPU {dev.index}, but this machine has "
+                             f"{torch.cuda.device_count()} (numbered from 0)")
+    if dev.type == 'mps':
+        mps = getattr(torch.backends, 'mps', None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"{name}={str(device)!r} asks for Apple's MPS, which this machine lacks; use 'cpu'")
+    return dev
+
 def get_device(device: str | torch.device | None = None) -> torch.device:
-    "The device to use: `device` if given, else `$REGEN_NB_DEVICE`, else CUDA, MPS or CPU, in that order."
-    device = device or os.environ.get('REGEN_NB_DEVICE')
-    if device: return torch.device(device)
+    "The device to use: `device` if given, else `$REGEN_NB_DEVICE`, else CUDA, MPS or CPU, in that order; a clear error for one this machine lacks."
+    if device: return _check_device(device, 'device')
+    if os.environ.get('REGEN_NB_DEVICE'): return _check_device(os.environ['REGEN_NB_DEVICE'], '$REGEN_NB_DEVICE')
     if torch.cuda.is_available(): return torch.device('cuda')
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return torch.device('mps')
@@ -88,27 +107,40 @@ def _flatten_alpha(img: Image.Image, background) -> Image.Image:
     return Image.alpha_composite(base, rgba).convert('RGB')
 
 # %% ../nbs/00_core.ipynb #d9c6bb68
+def _grey_to_8bit(img: Image.Image) -> Image.Image:
+    "16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth, never stretched: mid-grey stays mid-grey."
+    arr = np.asarray(img, dtype=np.float64)
+    if img.mode == 'F': arr = arr * 255 if arr.size and np.nanmax(arr) <= 1 else arr   # floats: [0, 1], or already 0..255
+    else: arr = arr / 257                 # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
+    return Image.fromarray(np.nan_to_num(arr).clip(0, 255).round().astype(np.uint8), 'L')
+
 def _to_rgb(img: Image.Image, background) -> Image.Image:
-    "Any PIL mode as RGB; 16/32-bit greyscale is rescaled to 8 bits."
+    "Any PIL mode as RGB; 16/32-bit greyscale is scaled to 8 bits by its bit depth."
     if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
         return _flatten_alpha(img, background)
-    if img.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = arr.min(), arr.max()
-        arr = (arr - lo) / (hi - lo if hi > lo else 1) * 255
-        return Image.fromarray(arr.round().astype(np.uint8), 'L').convert('RGB')
+    if img.mode in ('I', 'F') or img.mode.startswith('I;16'): return _grey_to_8bit(img).convert('RGB')
     return img.convert('RGB')
 
 # %% ../nbs/00_core.ipynb #b387bbb4
+def open_image(path: str | os.PathLike) -> Image.Image:
+    "The image file `path` as a PIL image in its own mode (the first frame of an animation, with a warning); clear errors for anything else."
+    path = Path(path)
+    if not path.exists(): raise FileNotFoundError(f"No image at {path}")
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not an image file; give the path of a PNG or JPEG file")
+    try:
+        with Image.open(path) as im:
+            frames = getattr(im, 'n_frames', 1)
+            im.load(); img = im.copy()
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"{path} is too large to open safely ({e}); resize it first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ValueError(f"{path} is not an image file that PIL can read (try PNG or JPEG): {e}") from None
+    if frames > 1: warnings.warn(f"{path} has {frames} frames (an animation or a multi-page file); using the first frame")
+    return img
+
 def load_image(src, size: int | tuple[int, int] | None = None, background=(255, 255, 255)) -> Image.Image:
-    "Open `src` (a path or PIL image) as an RGB PIL image, transparency over `background`, optionally resized."
-    if isinstance(src, (str, os.PathLike)):
-        path = Path(src)
-        if not path.exists(): raise FileNotFoundError(f"No image at {path}")
-        try:
-            with Image.open(path) as im: im.load(); img = im.copy()
-        except (UnidentifiedImageError, OSError) as e:
-            raise ValueError(f"{path} is not an image file that PIL can read (try PNG or JPEG): {e}") from None
+    "Open `src` (a path, PIL image or array) as an RGB PIL image, transparency over `background`, optionally resized."
+    if isinstance(src, (str, os.PathLike)): img = open_image(src)
     elif isinstance(src, Image.Image): img = src
     elif isinstance(src, np.ndarray): img = Image.fromarray(src)
     else: raise ValueError(f"src must be a path, a PIL image or a numpy array, got {type(src).__name__}")
@@ -118,46 +150,213 @@ def load_image(src, size: int | tuple[int, int] | None = None, background=(255, 
         if img.size != size: img = img.resize(size, Image.LANCZOS)
     return img
 
-# %% ../nbs/00_core.ipynb #63f79e7b
-def atomic_write(path: str | os.PathLike, write, overwrite: bool = False) -> Path:
-    "Call `write(tmp_path)` and move the result to `path` atomically; refuse to replace `path` unless `overwrite`."
-    path = Path(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+# %% ../nbs/00_core.ipynb #df268975
+_TMP_RE = re.compile(r'^\.(?P<name>.+)\.regen_nb-(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-(?P<rand>[0-9a-f]+)\.(?P<kind>tmp|old|del)$')
+STALE_SECONDS = 24 * 3600   # temporaries of other machines (shared disks) count as stale after a day
+
+def _host_tag() -> str: return hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+def _tmp_path(path: Path, kind: str) -> Path:
+    "A fresh hidden name beside `path` that records this machine and process: `.NAME.regen_nb-HOST-PID-RANDOM.KIND`."
+    return path.parent / f'.{path.name}.regen_nb-{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}.{kind}'
+
+# %% ../nbs/00_core.ipynb #8036bf7b
+def _pid_alive(pid: int) -> bool:
+    "True if process `pid` runs on this machine (a zombie, killed but not yet reaped, counts as dead)."
+    if os.name != 'posix': return True                    # no safe probe: leave it to the age rule
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True                           # exists, owned by someone else
     try:
-        write(tmp)
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        with open(f'/proc/{pid}/stat') as f: return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError): return True
+
+def _is_stale(m: re.Match, p: Path) -> bool:
+    "True if the temporary `p` (matched by `_TMP_RE`) belongs to no running save: its writer is dead, or it is old and from another machine."
+    if m['host'] == _host_tag() and os.name == 'posix': return not _pid_alive(int(m['pid']))
+    try: return time.time() - p.lstat().st_mtime > STALE_SECONDS
+    except OSError: return False
+
+# %% ../nbs/00_core.ipynb #3d4d120f
+def _remove(p: Path):
+    "Delete the file or folder `p` if it is there, ignoring errors (another cleaner may be at it too)."
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+    else:
+        try: p.unlink()
+        except OSError: pass
+
+def recover_path(path: str | os.PathLike) -> Path:
+    "Undo what killed saves left beside `path`: put back an old copy an interrupted overwrite moved aside, delete other stale temporaries."
+    path = Path(path)
+    folder = path.parent
+    try: names = os.listdir(folder)
+    except OSError: return path
+    found = [(folder / n, m) for n in names if (m := _TMP_RE.match(n))]
+    stale = [(p, m) for p, m in found if _is_stale(m, p)]
+    for p, m in stale:
+        if m['kind'] == 'old' and not os.path.lexists(folder / m['name']):
+            try: os.rename(p, folder / m['name'])          # an empty reservation folder may be replaced; a full one refuses
+            except OSError: pass
+    for p, m in stale:
+        if os.path.lexists(p): _remove(p)
     return path
 
-# %% ../nbs/00_core.ipynb #ded17857
-def atomic_folder(path: str | os.PathLike, write, overwrite: bool = False) -> Path:
-    "Call `write(tmp_folder)` and move the folder to `path`; refuse to replace `path` unless `overwrite`."
+# %% ../nbs/00_core.ipynb #b2409cec
+def _load_renameat2():
+    try: fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError): return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn
+
+_RENAMEAT2 = _load_renameat2()
+_NOREPLACE, _EXCHANGE = 1, 2
+
+def _renameat2(src: Path, dst: Path, flags: int) -> bool:
+    "Linux `renameat2(src, dst, flags)`: True if done, False if this system or filesystem lacks it; `OSError` otherwise."
+    if _RENAMEAT2 is None: return False
+    if _RENAMEAT2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0: return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM): return False
+    raise OSError(err, os.strerror(err), str(dst))
+
+# %% ../nbs/00_core.ipynb #37029424
+def _publish_new(tmp: Path, path: Path):
+    "Rename `tmp` to `path` only if nothing is there; `FileExistsError` if something is (of two racing savers, one wins)."
+    if _renameat2(tmp, path, _NOREPLACE): return
+    if tmp.is_dir():
+        os.mkdir(path)                         # claims the name (FileExistsError if taken) ...
+        os.rename(tmp, path)                   # ... and an empty folder is replaced by a rename
+        return
+    try: os.link(tmp, path)                    # FileExistsError if taken
+    except FileExistsError: raise
+    except OSError:                            # no hard links here: claim the name with an exclusive create
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)); os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+# %% ../nbs/00_core.ipynb #63f79e7b
+def _fsync(p: Path):
+    "Flush the file `p` to disk, so that a power cut after the rename cannot leave it empty."
+    fd = os.open(p, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+def _exists_error(path: Path, also: str = '') -> FileExistsError:
+    return FileExistsError(f"{path} exists{also}; pass overwrite=True to replace it, or choose another path")
+
+def atomic_write(path: str | os.PathLike, write, overwrite: bool = False) -> Path:
+    "Call `write(tmp_path)` and rename the result to `path` atomically; refuse to replace `path` (even one made meanwhile) unless `overwrite`."
     path = Path(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give the path of a file to write (e.g. {path / 'out.safetensors'})")
+    if os.path.lexists(path) and not overwrite: raise _exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
+    recover_path(path)
+    tmp = _tmp_path(path, 'tmp')
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))   # permissions as for any file the user writes
     try:
         write(tmp)
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
+        _fsync(tmp)
+        if overwrite: os.replace(tmp, path)
+        else:
+            try: _publish_new(tmp, path)
+            except FileExistsError: raise _exists_error(path, ' (another save created it meanwhile)') from None
     finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+        if os.path.lexists(tmp): os.remove(tmp)
+    return path
+
+# %% ../nbs/00_core.ipynb #af96a425
+MARKER = '.regen_nb.json'
+
+def _files_in(folder: Path) -> list[str]:
+    "Every file (not folder) below `folder`, as sorted relative POSIX paths; symbolic links are not followed."
+    return sorted((Path(root) / f).relative_to(folder).as_posix() for root, _, files in os.walk(folder) for f in files)
+
+def _write_marker(folder: Path):
+    files = [f for f in _files_in(folder) if f != MARKER]
+    (folder / MARKER).write_text(json.dumps({'written_by': 'regen_nb', 'version': 1, 'files': files}, indent=1))
+
+def _foreign_files(folder: Path) -> list[str]:
+    "Files in `folder` that regen_nb's marker does not list (all of them when there is no readable marker)."
+    try: listed = set(json.loads((folder / MARKER).read_text())['files'])
+    except (OSError, ValueError, KeyError, TypeError): listed = set()
+    return [f for f in _files_in(folder) if f != MARKER and f not in listed]
+
+# %% ../nbs/00_core.ipynb #f4449930
+def _protected(path: Path) -> str | None:
+    "Why the folder `path` may never be replaced (the current folder, home, a filesystem root or a parent of them), else `None`."
+    r = Path(os.path.abspath(path)).resolve()
+    if r.parent == r: return 'a filesystem root'
+    for what, q in (('the current folder', Path.cwd), ('your home folder', Path.home)):
+        try: q = q().resolve()
+        except (OSError, RuntimeError, KeyError): continue
+        if r == q or r in q.parents: return what if r == q else f'a parent of {what}'
+    return None
+
+def _check_replaceable(path: Path, is_ours: Callable[[Path], bool] | None = None):
+    "Raise unless the existing `path` is a folder regen_nb may replace: its own work, unchanged, or an empty folder."
+    if path.is_symlink() or not path.is_dir():
+        raise FileExistsError(f"{path} exists and is {'a link' if path.is_symlink() else 'a file'}, not a folder regen_nb "
+                              "wrote; refusing to replace it: choose another path, or move it away yourself")
+    if is_ours is not None and is_ours(path): return
+    foreign = _foreign_files(path)
+    if foreign:
+        few = ', '.join(foreign[:5]) + (f' ... ({len(foreign)} in all)' if len(foreign) > 5 else '')
+        raise FileExistsError(f"{path} holds files regen_nb did not write there ({few}); refusing to replace it: "
+                              "choose another path, or move those files away yourself")
+
+# %% ../nbs/00_core.ipynb #bd03db4f
+def _replace_folder(tmp: Path, path: Path):
+    "Put the folder `tmp` in place of the folder `path`: swap them in one step if the system can, else old aside, new in, old away."
+    if _renameat2(tmp, path, _EXCHANGE): _remove(tmp); return      # `tmp` now holds the old folder
+    aside = _tmp_path(path, 'old')
+    os.rename(path, aside)                                         # killed here: `recover_path` puts `aside` back
+    try: os.rename(tmp, path)
+    except OSError: os.rename(aside, path); raise
+    trash = _tmp_path(path, 'del'); os.rename(aside, trash); _remove(trash)
+
+# %% ../nbs/00_core.ipynb #310fe1f7
+def atomic_folder(path: str | os.PathLike, write, overwrite: bool = False, is_ours: Callable[[Path], bool] | None = None) -> Path:
+    "Call `write(tmp_folder)` and rename the folder to `path`; replace an existing `path` only if `overwrite` and it is regen_nb's own."
+    path = Path(path)
+    why = _protected(path)
+    if why: raise ValueError(f"refusing to save a folder at {str(path)!r}: it is {why}; give the path of a new folder, e.g. 'my_rule'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recover_path(path)
+    if os.path.lexists(path):
+        if not overwrite: raise _exists_error(path)
+        _check_replaceable(path, is_ours)
+    tmp = _tmp_path(path, 'tmp')
+    os.mkdir(tmp, 0o777)                                           # permissions as for any folder the user makes
+    try:
+        write(tmp)
+        _write_marker(tmp)
+        for f in _files_in(tmp): _fsync(tmp / f)
+        if overwrite and os.path.lexists(path):
+            _check_replaceable(path, is_ours)                      # again: it may have changed while we wrote
+            _replace_folder(tmp, path)
+        else:
+            try: _publish_new(tmp, path)
+            except FileExistsError: raise _exists_error(path, ' (another save created it meanwhile)') from None
+    finally:
+        if os.path.lexists(tmp): _remove(tmp)
     return path
 
 # %% ../nbs/00_core.ipynb #24aba01e
+_CKPT_RE = re.compile(r'ckpt-\d{7,}')
+
+def _discard_folder(p: Path):
+    "Delete the folder `p` so that no kill leaves it half-deleted under its own name: rename it to a hidden temporary first."
+    trash = _tmp_path(p, 'del'); os.rename(p, trash); _remove(trash)
+
 def write_checkpoint(out_dir: str | os.PathLike, step: int, write, keep: int = 2) -> Path:
     "Write `out_dir/ckpt-STEP` with `write(tmp_folder)` atomically, point `out_dir/latest` at it, keep the newest `keep`."
-    out_dir = Path(out_dir)
-    final = atomic_folder(out_dir / f'ckpt-{step:07d}', write, overwrite=True)
+    out_dir, keep = Path(out_dir), check_int('keep', keep, 1)
+    is_ckpt = lambda p: _CKPT_RE.fullmatch(p.name) is not None
+    final = atomic_folder(out_dir / f'ckpt-{check_int("step", step, 0):07d}', write, overwrite=True, is_ours=is_ckpt)
     atomic_write(out_dir / 'latest', lambda tmp: Path(tmp).write_text(final.name), overwrite=True)
-    for old in sorted(out_dir.glob('ckpt-*'))[:-keep]: shutil.rmtree(old)
+    ckpts = sorted((p for p in out_dir.iterdir() if is_ckpt(p) and p.is_dir() and not p.is_symlink()), key=lambda p: int(p.name[5:]))
+    for old in ckpts[:-keep]:
+        if old != final: _discard_folder(old)
     return final
 
 # %% ../nbs/00_core.ipynb #55bd7b56
