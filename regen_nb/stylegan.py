@@ -15,14 +15,14 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .core import atomic_write, check_choice, check_int, get_device
+from .core import atomic_write, check_choice, check_int, get_device, recover_path
 
 # %% auto #0
 __all__ = ['TOY_GENERATOR', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'make_kernel', 'Upsample', 'Blur',
            'EqualLinear', 'EqualConv2d', 'ModulatedConv2d', 'NoiseInjection', 'ConstantInput', 'StyledConv', 'ToRGB',
            'default_channels', 'Generator', 'set_fused', 'ConvLayer', 'ResBlock', 'Discriminator',
-           'infer_generator_config', 'check_state_dict', 'toy_generator_path', 'load_generator', 'save_generator',
-           'generator_metadata', 'save_rosinality_checkpoint', 'bench_generator']
+           'infer_generator_config', 'check_state_dict', 'check_finite', 'toy_generator_path', 'load_generator',
+           'save_generator', 'generator_metadata', 'save_rosinality_checkpoint', 'bench_generator']
 
 # %% ../nbs/02_stylegan.ipynb #dc96ebcd
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
@@ -392,26 +392,36 @@ class Discriminator(nn.Module):
         return self.final_linear(self.final_conv(out).view(n, -1))
 
 # %% ../nbs/02_stylegan.ipynb #9549f271
-def infer_generator_config(state_dict: Mapping[str, torch.Tensor]) -> dict:
+def _count(sd, pattern: str) -> int:
+    "How many of `pattern.format(0)`, `pattern.format(1)`, ... are keys of `sd`, counting from 0 until one is missing."
+    n = 0
+    while pattern.format(n) in sd: n += 1
+    return n
+
+def infer_generator_config(state_dict: Mapping[str, torch.Tensor], what: str = 'state dict') -> dict:
     "The `Generator` arguments implied by a state dict's key names and shapes; `ValueError` if it is not a StyleGAN2 generator."
     sd = state_dict
     anchors = ['style.1.weight', 'input.input', 'conv1.conv.weight', 'to_rgb1.conv.weight']
     missing = [k for k in anchors if k not in sd]
     if missing:
         found = list(sd)[:6]
-        raise ValueError(f"not a StyleGAN2 generator state dict: expected keys {anchors}, missing {missing}; "
+        raise ValueError(f"{what} is not a StyleGAN2 generator state dict: expected keys {anchors}, missing {missing}; "
                          f"found {len(sd)} keys, e.g. {found}")
     try:
         style_dim = int(sd['style.1.weight'].shape[0])
         n_mlp = 1
         while f'style.{n_mlp + 1}.weight' in sd: n_mlp += 1
-        n_up = 0
-        while f'to_rgbs.{n_up}.conv.weight' in sd: n_up += 1
+        n_up = _count(sd, 'to_rgbs.{}.conv.weight')
+        n_up = max(n_up, (_count(sd, 'convs.{}.conv.weight') + 1) // 2)   # the convs say how far up it goes, too
+        gaps = [f'to_rgbs.{j}.conv.weight' for j in range(n_up) if f'to_rgbs.{j}.conv.weight' not in sd]
+        if gaps: raise ValueError(f"{what} is missing {', '.join(gaps)}: its convs go up to {2 ** (n_up + 2)}×{2 ** (n_up + 2)} "
+                                  "but the to-RGB layer of that resolution is not there; the file is incomplete (cut short "
+                                  "or edited): use a complete checkpoint")
         size = 2 ** (n_up + 2)
         channels = {4: int(sd['input.input'].shape[1])}
         channels.update({2 ** (j + 3): int(sd[f'to_rgbs.{j}.conv.weight'].shape[2]) for j in range(n_up)})
-    except (IndexError, AttributeError, TypeError) as e:
-        raise ValueError(f"not a StyleGAN2 generator state dict: unexpected tensor shapes ({e})") from None
+    except (IndexError, AttributeError, TypeError, KeyError) as e:
+        raise ValueError(f"{what} is not a StyleGAN2 generator state dict: unexpected tensor shapes ({e})") from None
     cm = channels[64] // 256 if size >= 64 else 2
     default = default_channels(max(cm, 1)) if size <= 1024 else {}
     custom = None if cm >= 1 and all(default.get(r) == c for r, c in channels.items()) else channels
@@ -436,11 +446,34 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], w
                  f'shape mismatches: {few(shapes)}' if shapes else '']
         raise ValueError(f"{what} does not fit {type(model).__name__}({getattr(model, 'size', '')}): " + '; '.join(p for p in parts if p))
 
+def check_finite(state_dict: Mapping[str, torch.Tensor], what: str = 'state dict'):
+    "Raise a `ValueError` naming the tensors of `state_dict` that hold NaN or infinite values."
+    bad = [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        few = ', '.join(bad[:5]) + (f' ... ({len(bad)} in all)' if len(bad) > 5 else '')
+        raise ValueError(f"{what} holds NaN or infinite weights ({few}), so every image it drew would be NaN; it is damaged "
+                         "(a training run or a rewrite that diverged?): load an earlier checkpoint")
+
 # %% ../nbs/02_stylegan.ipynb #44c943f9
 def _is_safetensors(path: Path) -> bool:
     "Safetensors files start with an 8-byte header length and then a JSON header."
     with open(path, 'rb') as f: head = f.read(9)
     return len(head) == 9 and head[8:9] == b'{'
+
+def _first_line(e: Exception) -> str:
+    "The first line of an exception's message, at most 200 characters ('' for an empty message)."
+    return (str(e).strip().splitlines() or [''])[0][:200]
+
+def _parse_header(meta: dict, path) -> dict:
+    "The regen_nb JSON header in a safetensors file's metadata (`{}` if there is none); a clear error if it is not a JSON object."
+    if 'regen_nb' not in meta: return {}
+    try: info = json.loads(meta['regen_nb'])
+    except ValueError as e: info = e
+    if not isinstance(info, dict) or not isinstance(info.get('config', {}), dict):
+        why = f'not JSON ({info})' if isinstance(info, Exception) else 'not a JSON object with a config dict'
+        raise ValueError(f"{path} has a regen_nb header that is {why}; the file was damaged or edited: "
+                         "save the generator again with save_generator")
+    return info
 
 def _read_safetensors(path: Path):
     try:
@@ -448,15 +481,14 @@ def _read_safetensors(path: Path):
             meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
         raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated or corrupt") from None
-    info = json.loads(meta['regen_nb']) if 'regen_nb' in meta else {}
-    return tensors, tensors.pop('latent_avg', None), info
+    return tensors, tensors.pop('latent_avg', None), _parse_header(meta, path)
 
 def _read_torch(path: Path):
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+        raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); "
                          "it may be truncated or corrupt, or hold objects other than tensors") from None
     return obj
 
@@ -477,30 +509,41 @@ def toy_generator_path() -> Path:
     return Path(str(resources.files('regen_nb') / 'assets' / TOY_GENERATOR))
 
 # %% ../nbs/02_stylegan.ipynb #28490792
-def load_generator(source: str | os.PathLike | Mapping | None = None, device: str | torch.device | None = None) -> Generator:
-    "A `Generator` in eval mode with `.latent_avg` (or `None`), from the shipped toy model (`None`), a checkpoint path or a state dict."
-    info = {}
+def _generator_source(source):
+    "`source` as a path or a state dict, or a `TypeError` that says what `load_generator` accepts."
     if source is None:
         source = toy_generator_path()
         if not source.exists():
             raise FileNotFoundError(f"the shipped toy generator {source} is missing: it is created by notebook 03_train_gan "
                                     "(train_gan + save_generator); pass the path of a checkpoint instead")
+    if not isinstance(source, (str, os.PathLike, Mapping)):
+        raise TypeError(f"source must be None (the shipped toy generator), a checkpoint path or a state dict; "
+                        f"got {type(source).__name__} {source!r:.60}")
+    return source
+
+def load_generator(source: str | os.PathLike | Mapping | None = None, device: str | torch.device | None = None) -> Generator:
+    "A `Generator` in eval mode with `.latent_avg` (or `None`), from the shipped toy model (`None`), a checkpoint path or a state dict."
+    info, device = {}, get_device(device)              # an unusable device fails before any reading
+    source = _generator_source(source)
     if isinstance(source, Mapping):
         what = 'state dict'
         sd, latent_avg = _split_checkpoint(source, what)
     else:
-        path = Path(source).expanduser()
+        path = recover_path(Path(source).expanduser())
         if not path.is_file(): raise FileNotFoundError(f"no checkpoint file at {path}")
         what = str(path)
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path} is empty (0 bytes): the save that made it did not finish; use another copy of the checkpoint")
         if _is_safetensors(path): sd, latent_avg, info = _read_safetensors(path)
         else: sd, latent_avg = _split_checkpoint(_read_torch(path), what)
-    cfg = infer_generator_config(sd)
+    cfg = infer_generator_config(sd, what)
     cfg['lr_mlp'] = float(info.get('config', {}).get('lr_mlp', 0.01))
     G = Generator(**cfg)
     check_state_dict(G, sd, what)
+    check_finite(dict(sd, **({} if latent_avg is None else {'latent_avg': latent_avg})), what)
     G.load_state_dict(sd, strict=True)
     if latent_avg is not None: G.latent_avg = latent_avg.detach().float().reshape(1, -1)
-    return G.to(get_device(device)).eval()
+    return G.to(device).eval()
 
 # %% ../nbs/02_stylegan.ipynb #350df932
 def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None = None, overwrite: bool = False,
@@ -525,7 +568,7 @@ def generator_metadata(path: str | os.PathLike) -> dict:
     try:
         with safe_open(str(path), framework='pt') as f: meta = f.metadata() or {}
     except Exception as e: raise ValueError(f"could not read {path} as a safetensors file ({e})") from None
-    return json.loads(meta['regen_nb']) if 'regen_nb' in meta else {}
+    return _parse_header(meta, path)
 
 # %% ../nbs/02_stylegan.ipynb #18ac1421
 def save_rosinality_checkpoint(G: Generator, path: str | os.PathLike, overwrite: bool = False) -> Path:
