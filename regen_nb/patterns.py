@@ -11,7 +11,7 @@ import numpy as np
 import skimage.data
 from PIL import Image, ImageDraw
 
-from .core import check_choice, check_int, load_image
+from .core import check_choice, check_int, load_image, open_image
 
 # %% auto #0
 __all__ = ['SUPERSAMPLE', 'DRAWN_PATTERNS', 'PHOTO_MARGIN', 'PHOTO_CROPS', 'PHOTO_PATTERNS', 'PATTERN_NAMES', 'ellipse_mask',
@@ -196,7 +196,7 @@ def load_pattern(name_or_path, size: int = 64, background=(255, 255, 255)) -> tu
         return load_image(img, background=background), _alpha_mask(img)
     if isinstance(name_or_path, Image.Image): img = name_or_path
     elif isinstance(name_or_path, (str, os.PathLike)) and Path(name_or_path).is_file():
-        with Image.open(name_or_path) as im: im.load(); img = im.copy()
+        img = open_image(name_or_path)                   # a clear error naming the file if it is not an image
     else:
         raise ValueError(f"name_or_path={name_or_path!r} is neither a pattern name nor an image file; "
                          f"choose one of {list(PATTERN_NAMES)} or give the path of an image")
