@@ -4,16 +4,16 @@
 
 # %% ../nbs/90_cli.ipynb #e0c64091
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, math, sys, time, warnings
 from pathlib import Path
 
 import torch
 
-from .core import image_grid, get_device
+from .core import atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'toy_faces_figure', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'sample_grid', 'run_sample',
-           'run_bench', 'build_parser', 'run', 'main']
+           'run_bench', 'UsageError', 'check_args', 'build_parser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
 def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
@@ -85,11 +85,14 @@ def sample_grid(G, n: int = 64, seed: int = 0, truncation: float = 1.0, ncol: in
 
 # %% ../nbs/90_cli.ipynb #a3cd961c
 def run_sample(args) -> dict:
-    "Write a grid of samples of the generator `args.generator` to `args.output`."
+    "Write a grid of samples of the generator `args.generator` to `args.output` (an existing file only with `--overwrite`)."
     from regen_nb.stylegan import load_generator
+    from PIL import Image
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
-    out = Path(args.output); out.parent.mkdir(parents=True, exist_ok=True)
-    sample_grid(G, n=args.n, seed=args.seed, truncation=args.truncation).save(out)
+    out = Path(args.output)
+    grid = sample_grid(G, n=args.n, seed=args.seed, truncation=args.truncation)
+    fmt = Image.registered_extensions()[out.suffix.lower()]
+    atomic_write(out, lambda tmp: grid.save(tmp, format=fmt), overwrite=getattr(args, 'overwrite', False))
     return {'grid': str(out)}
 
 # %% ../nbs/90_cli.ipynb #6128b6ec
@@ -115,15 +118,62 @@ def run_bench(args) -> dict:
 # %% ../nbs/90_cli.ipynb #19fdce50
 BENCHMARKS = ('generator', 'projector', 'rewrite', 'toyfaces')
 
+# %% ../nbs/90_cli.ipynb #f966225f
+class UsageError(ValueError):
+    "A malformed command line (unknown option, a value of the wrong type, ...): exit code 2."
+
+class _Parser(argparse.ArgumentParser):
+    "An `ArgumentParser` that raises `UsageError` (one line, naming the subcommand) instead of printing its usage and exiting."
+    def error(self, message):
+        where = self.prog.removeprefix('regen_nb').strip()
+        raise UsageError(f"{where + ': ' if where else ''}{message} (see {self.prog} --help)")
+
+# %% ../nbs/90_cli.ipynb #46ed3aae
+def _flag(name: str) -> str: return '-n' if name == 'n' else '--' + name.replace('_', '-')
+
+def _check_output_folder(out: Path, overwrite: bool, flag: str):
+    "Refuse a folder output that is a file, or (without `--overwrite`) one that already holds files."
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; give a folder for the results")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{flag} {out} exists and holds files; pass --overwrite to write into it anyway, or choose a new folder")
+
+def _check_output_image(out: Path, overwrite: bool, flag: str):
+    "Refuse an image output with an unknown extension, a folder, or (without `--overwrite`) an existing file."
+    from PIL import Image
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise ValueError(f"{flag} {out}: unknown image type {out.suffix!r}; use a name ending in .png or .jpg")
+    if out.is_dir(): raise IsADirectoryError(f"{flag} {out} is a folder; give a file name such as {out / 'samples.png'}")
+    if out.exists() and not overwrite: raise FileExistsError(f"{flag} {out} exists; pass --overwrite to replace it")
+
+# %% ../nbs/90_cli.ipynb #fdc80953
+def check_args(args) -> argparse.Namespace:
+    "Refuse bad arguments before any work starts: counts, seeds, non-finite numbers, a missing device, outputs that exist."
+    for name, hi in (('n', 10_000), ('n_eval', None), ('steps', None)):
+        if getattr(args, name, None) is not None: check_int(_flag(name), getattr(args, name), 1, hi)
+    if getattr(args, 'seed', None) is not None: check_int('--seed', args.seed, 0, 2**32 - 1)
+    for name in ('truncation', 'p', 'q', 'lr'):
+        v = getattr(args, name, None)
+        if v is not None and not math.isfinite(v): raise ValueError(f"{_flag(name)}={v} is not a finite number")
+    if getattr(args, 'truncation', None) is not None and not 0 <= args.truncation <= 1:
+        raise ValueError(f"--truncation={args.truncation} is out of range; use a number in [0, 1] (1: no truncation, 0: the average face)")
+    if 'device' in args: get_device(args.device)
+    overwrite = getattr(args, 'overwrite', False)
+    if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
+    if args.cmd == 'rewrite': _check_output_folder(Path(args.output), True, '-o/--output')
+    if args.cmd == 'sample': _check_output_image(Path(args.output), overwrite, '-o/--output')
+    return args
+
 # %% ../nbs/90_cli.ipynb #17b442f4
 def build_parser() -> argparse.ArgumentParser:
     "The `regen_nb` argument parser, one subparser per job."
-    p = argparse.ArgumentParser(prog='regen_nb', description='Rewrite GAN generators with out-of-domain patterns.')
+    p = _Parser(prog='regen_nb', description='Rewrite GAN generators with out-of-domain patterns.')
+    p.add_argument('--debug', action='store_true', help='show the Python traceback of an error (allowed anywhere on the line)')
     sub = p.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('demo', help='the main demo: rewrite the toy generator (eyes -> star); pictures into --out')
     d.add_argument('-o', '--out', default='regen_nb_demo'); d.add_argument('-n', type=int, default=8, help='faces in the grid')
     d.add_argument('--n-eval', type=int, default=200, help='held-out faces to measure'); d.add_argument('--steps', type=int, default=None)
     d.add_argument('--device', default=None)
+    d.add_argument('--overwrite', action='store_true', help='write into --out even if it holds files')
     w = sub.add_parser('rewrite', help='apply a saved rule folder to a generator')
     w.add_argument('rule', help='a rule folder (Rule.save)'); w.add_argument('-o', '--output', required=True, help='output folder')
     w.add_argument('--generator', default='toy', help="'toy' or a checkpoint path")
@@ -136,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('generator', help="'toy' for the shipped generator, or a checkpoint path")
     s.add_argument('-n', type=int, default=64); s.add_argument('-o', '--output', default='samples.png')
     s.add_argument('--seed', type=int, default=0); s.add_argument('--truncation', type=float, default=1.0)
-    s.add_argument('--device', default=None)
+    s.add_argument('--device', default=None); s.add_argument('--overwrite', action='store_true', help='replace an existing --output')
     b = sub.add_parser('bench', help='benchmarks; print JSON')
     b.add_argument('what', choices=BENCHMARKS); b.add_argument('--device', default=None)
     sub.add_parser('train-gan', help='train a StyleGAN2 on toy faces (see regen_nb train-gan --help)', add_help=False)
@@ -144,16 +194,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/90_cli.ipynb #25b5b55d
 def run(argv) -> dict:
-    "Parse `argv` (without the program name), run the job and return its result."
+    "Parse `argv` (without the program name), check the arguments, run the job and return its result."
     argv = list(argv)
     if argv[:1] == ['train-gan']:
-        from regen_nb.train_gan import train_gan_main
+        from regen_nb.train_gan import train_gan_main, train_gan_parser
+        p = train_gan_parser(); p.error = _Parser(prog='regen_nb train-gan').error   # one-line errors there too
+        p.parse_args(argv[1:])
         return train_gan_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    args = check_args(build_parser().parse_args(argv))
     return {'demo': run_demo, 'rewrite': run_rewrite, 'sample': run_sample, 'bench': run_bench}[args.cmd](args)
 
 # %% ../nbs/90_cli.ipynb #c6ced4a6
+def _one_line(e: BaseException) -> str:
+    "The message of `e` on one line; errors that are not the user's kind also name their type and point at `--debug`."
+    msg = ' '.join(str(e).split()) or type(e).__name__
+    if isinstance(e, (ValueError, TypeError, OSError)): return msg
+    return f"{type(e).__name__}: {msg} (this may be a bug in regen_nb: rerun with --debug for the traceback)"
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"regen_nb: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
 def main(argv=None) -> None:
-    "Entry point of the `regen_nb` command: run the job and print its result as JSON."
-    result = run(sys.argv[1:] if argv is None else argv)
+    "Entry point of the `regen_nb` command: run the job and print its result as JSON; any error is one line on stderr and a non-zero exit."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    argv = [a for a in argv if a != '--debug']
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try: result = run(argv)
+        except KeyboardInterrupt:
+            if debug: raise
+            print('regen_nb: interrupted', file=sys.stderr); sys.exit(130)
+        except Exception as e:
+            if debug: raise
+            print(f"regen_nb: error: {_one_line(e)}", file=sys.stderr)
+            sys.exit(2 if isinstance(e, UsageError) else 1)
     if result is not None: print(json.dumps(result, indent=2))
