@@ -10,6 +10,7 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import nn
 
 from .core import check_choice, check_int
@@ -228,6 +229,31 @@ def default_memory(G: Generator) -> tuple[str, str]:
 def decompose(G: Generator, memory: str | Sequence[str] | None = None) -> SplitGenerator:
     "Split `G` at the consecutive styled convs `memory` (default: `default_memory(G)`) into G1, memory and G3."
     return SplitGenerator(G, default_memory(G) if memory is None else memory)
+
+# %% ../nbs/10_decompose.ipynb #fcffbe40
+@patch(as_prop=True)
+def device(self: SplitGenerator) -> torch.device:
+    "The device of the generator's weights (where keys, values and images of this split live)."
+    return self.G.input.input.device
+
+# %% ../nbs/10_decompose.ipynb #626b9920
+@patch(as_prop=True)
+def memory_convs(self: SplitGenerator) -> list[nn.Module]:
+    "The modulated convs of the memory layers, in order: each owns the shared `weight` (1×Cout×Cin×k×k) a rewrite changes."
+    return [layer.conv for layer in self.memory_layers]
+
+# %% ../nbs/10_decompose.ipynb #a6c9e465
+@patch
+@torch.no_grad()
+def memory_keys(self: SplitGenerator, st: SplitState) -> list[torch.Tensor]:
+    "The key (modulated input) of each memory layer for the samples `st`: one N×Cin×h×w tensor per layer."
+    keys = []
+    def record(conv, args, kwargs): keys.append(args[0] if kwargs.get('modulated') else conv.modulate(args[0], args[1]))
+    hooks = [conv.register_forward_pre_hook(record, with_kwargs=True) for conv in self.memory_convs]
+    try: self.memory(st.key, st)
+    finally:
+        for h in hooks: h.remove()
+    return keys
 
 # %% ../nbs/10_decompose.ipynb #4baeec52
 def layer_values(G: Generator, z: torch.Tensor, what: str = 'value', **forward_kwargs) -> dict[str, torch.Tensor]:

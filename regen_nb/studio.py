@@ -21,7 +21,8 @@ from .parts import auto_mask
 from .stylegan import load_generator, save_generator
 from .projector import generator_hash
 from .decompose import conv_layer_names
-from .rewrite import METHODS, MAX_TARGETS, Rule, rewrite, seed_faces
+from .rule import MAX_TARGETS, Rule, seed_faces
+from .rewrite import METHODS, rewrite
 
 # %% auto #0
 __all__ = ['PART_BUTTONS', 'png_bytes', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio']
@@ -298,9 +299,8 @@ def rule(self: RewriteStudio) -> Rule:
     empty = [s for s in self.targets if not self.painters[s].mask.any()]
     if empty: raise ValueError(f"the mask of target seed {empty[0]} is empty: paint where the new thing goes (step 2)")
     if not self.source_painter.mask.any(): raise ValueError("the source mask is empty: paint the part to copy (step 3)")
-    context = [s for s in self.shown_seeds if s not in self.targets][: self.n_preview]
     rule = Rule(source=self.source_image, source_mask=self.source_painter.mask, target_seeds=list(self.targets),
-                target_masks=[self.painters[s].mask for s in self.targets], context_seeds=context,
+                target_masks=[self.painters[s].mask for s in self.targets],
                 name=self.rule_name.value.strip() or 'rule', generator=self.generator)
     rule.check(self.size, self.generator)
     return rule
@@ -345,9 +345,10 @@ def _build_results(self: RewriteStudio):
 
 @patch
 def _show_results(self: RewriteStudio, rule: Rule):
-    seeds = rule.target_seeds + rule.context_seeds
+    others = [s for s in self.shown_seeds if s not in rule.target_seeds][: self.n_preview]
+    seeds = rule.target_seeds + others
     before, after = self.faces(seeds), seed_faces(self.G_new, seeds).cpu()
-    caps = [f'target {s}' for s in rule.target_seeds] + [f'seed {s}' for s in rule.context_seeds]
+    caps = [f'target {s}' for s in rule.target_seeds] + [f'seed {s}' for s in others]
     n = len(rule.target_seeds)
     self.before_faces, self.after_faces = before, after
     self.results = {'before': image_grid(before, captions=caps, scale=2), 'after': image_grid(after, captions=caps, scale=2),

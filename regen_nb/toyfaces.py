@@ -103,19 +103,19 @@ def random_face_params(seed: int) -> FaceParams:
     rng = random.Random(check_int('seed', seed, 0))
     u = rng.uniform
     skin = _jitter(rng, rng.choice(SKIN_TONES))
-    eye_w, eye_spacing = u(0.145, 0.17), u(0.26, 0.33)
-    head_w, head_h = max(u(0.58, 0.70), eye_spacing + eye_w + 0.13), u(0.68, 0.78)
+    eye_w, eye_spacing = u(0.22, 0.255), u(0.33, 0.37)
+    head_w, head_h = max(u(0.62, 0.72), eye_spacing + eye_w + 0.11), u(0.70, 0.80)
     head_y = 0.53 + u(-0.02, 0.02)
     eye_y = head_y + u(-0.06, 0.0)
-    eye_h = eye_w * u(0.62, 0.85)
+    eye_h = eye_w * u(0.6, 0.78)
     brow_gap, brow_thickness = u(0.02, 0.05), u(0.028, 0.05)
     brow_top = eye_y - eye_h / 2 - brow_gap - brow_thickness - 0.02
     head_top = head_y - head_h / 2
     hair_style = rng.choices(HAIR_STYLES, weights=(1, 3, 2, 3, 2, 1))[0]
     hairline = u(head_top + 0.06, max(head_top + 0.07, brow_top - 0.03))
     if hair_style == 'bangs': hairline = u(max(head_top + 0.08, brow_top - 0.07), brow_top - 0.02)
-    nose_y = eye_y + u(0.10, 0.14)
-    mouth_y = nose_y + u(0.075, 0.11)
+    nose_y = eye_y + u(0.13, 0.16)
+    mouth_y = nose_y + u(0.08, 0.11)
     return FaceParams(
         background=_hsv_color(rng.random(), u(0.15, 0.6), u(0.55, 0.95)), skin=skin,
         head_x=0.5 + u(-0.03, 0.03), head_y=head_y, head_w=head_w, head_h=head_h, turn=u(-0.03, 0.03),

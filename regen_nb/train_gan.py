@@ -41,10 +41,10 @@ def preset_channels(preset: str, size: int) -> dict | None:
 class GANTrainConfig:
     "Everything that defines a training run (saved with every checkpoint)."
     size: int = 64                # image size (a power of 2)
-    channels: str = 'toy'         # a key of CHANNEL_PRESETS
+    channels: str = 'wide'        # a key of CHANNEL_PRESETS
     style_dim: int = 128          # width of z and w
     n_mlp: int = 4                # layers of the mapping network
-    batch: int = 8
+    batch: int = 16
     lr: float = 2e-3
     r1: float = 0.1               # R1 weight (gamma); 0 turns it off
     d_reg_every: int = 16         # lazy R1 interval
@@ -57,6 +57,7 @@ class GANTrainConfig:
     amp: bool = False             # bfloat16 autocast (for CUDA; slower on most CPUs)
     seed: int = 0
     data_offset: int = 0          # toy-face seed of the first training image
+    noise: bool = False           # learn the per-pixel noise weights (off: they stay 0, no speckles)
 
     def __post_init__(self):
         check_int('size', self.size, 8, 1024)
@@ -178,7 +179,8 @@ class GANTrainer:
         G, D = build_models(config)
         self.G, self.D = G.to(self.device).train(), D.to(self.device).train()
         self.g_ema = copy.deepcopy(G).eval(); requires_grad(self.g_ema, False)
-        self.g_optim = _adam(G.parameters(), config.lr, _reg_ratio(config.g_reg_every, config.path_regularize))
+        g_params = [p for n, p in G.named_parameters() if config.noise or not n.endswith('noise.weight')]
+        self.g_optim = _adam(g_params, config.lr, _reg_ratio(config.g_reg_every, config.path_regularize))
         self.d_optim = _adam(D.parameters(), config.lr, _reg_ratio(config.d_reg_every, config.r1))
         self.step, self.mean_path_length, self.seconds = 0, 0.0, 0.0
         self.history: list[dict] = []
@@ -411,6 +413,7 @@ def train_gan_parser() -> argparse.ArgumentParser:
     p.add_argument('--mixing', type=float, default=d.mixing)
     p.add_argument('--ema-half-life', type=float, default=d.ema_half_life, help='in images (default: %(default)s)')
     p.add_argument('--amp', action='store_true', help='bfloat16 mixed precision (for CUDA)')
+    p.add_argument('--noise', action='store_true', help='learn per-pixel noise weights (default: off, kept at 0)')
     p.add_argument('--seed', type=int, default=d.seed)
     p.add_argument('--data-offset', type=int, default=d.data_offset)
     p.add_argument('--ckpt-every', type=int, default=500)
@@ -435,7 +438,7 @@ def train_gan_main(argv=None) -> dict:
         cfg = GANTrainConfig(size=args.size, channels=args.channels, style_dim=args.style_dim, n_mlp=args.n_mlp,
                              batch=args.batch, lr=args.lr, r1=args.r1, path_regularize=args.path_regularize,
                              mixing=args.mixing, ema_half_life=args.ema_half_life, amp=args.amp, seed=args.seed,
-                             data_offset=args.data_offset)
+                             data_offset=args.data_offset, noise=args.noise)
         tr = GANTrainer(cfg, device=args.device)
     print(tr, flush=True)
     tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
