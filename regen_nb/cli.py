@@ -29,7 +29,8 @@ def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
 # %% ../nbs/90_cli.ipynb #d5ebcc3c
 def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None, progress: bool = False, **kwargs) -> dict:
     "Rewrite `G` with `rule`, then write `before_after.png` and `metrics.json` into `out`; returns the metrics and paths."
-    from regen_nb.rewrite import rewrite, evaluate_rewrite, before_after
+    from regen_nb.rewrite import rewrite
+    from regen_nb.judge import evaluate_rewrite, before_after
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     G2 = rewrite(G, rule, steps=steps, progress=progress, **kwargs)
@@ -44,7 +45,7 @@ def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None,
 def run_demo(args) -> dict:
     "The rewriting demo: write `before_after.png`, `rule.png` and `metrics.json` into `args.out`; return what was written."
     from regen_nb.stylegan import load_generator
-    from regen_nb.rewrite import load_example_rule, seed_faces, _mask_png
+    from regen_nb.rule import load_example_rule, seed_faces, _mask_png
     out = Path(args.out)
     G = load_generator(device=args.device)
     rule = load_example_rule()
@@ -61,7 +62,7 @@ def run_demo(args) -> dict:
 def run_rewrite(args) -> dict:
     "Rewrite the generator `args.generator` with the rule in `args.rule`; write generator, grid and metrics to `args.output`."
     from regen_nb.stylegan import load_generator, save_generator
-    from regen_nb.rewrite import Rule
+    from regen_nb.rule import Rule
     out = Path(args.output)
     gen_path = out / 'generator.safetensors'
     if gen_path.exists() and not args.overwrite: raise FileExistsError(f"{gen_path} exists; pass --overwrite to replace it")
@@ -106,7 +107,7 @@ def run_bench(args) -> dict:
         from regen_nb.projector import bench_projector
         return bench_projector(device=args.device)
     if args.what == 'rewrite':
-        from regen_nb.rewrite import bench_rewrite
+        from regen_nb.judge import bench_rewrite
         return bench_rewrite(device=args.device)
     if args.what == 'toyfaces':
         from regen_nb.toyfaces import toy_face

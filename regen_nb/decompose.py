@@ -230,19 +230,19 @@ def decompose(G: Generator, memory: str | Sequence[str] | None = None) -> SplitG
     "Split `G` at the consecutive styled convs `memory` (default: `default_memory(G)`) into G1, memory and G3."
     return SplitGenerator(G, default_memory(G) if memory is None else memory)
 
-# %% ../nbs/10_decompose.ipynb #fcffbe40
+# %% ../nbs/10_decompose.ipynb #e4044b9b
 @patch(as_prop=True)
 def device(self: SplitGenerator) -> torch.device:
     "The device of the generator's weights (where keys, values and images of this split live)."
     return self.G.input.input.device
 
-# %% ../nbs/10_decompose.ipynb #626b9920
+# %% ../nbs/10_decompose.ipynb #c41ccc8d
 @patch(as_prop=True)
 def memory_convs(self: SplitGenerator) -> list[nn.Module]:
     "The modulated convs of the memory layers, in order: each owns the shared `weight` (1×Cout×Cin×k×k) a rewrite changes."
     return [layer.conv for layer in self.memory_layers]
 
-# %% ../nbs/10_decompose.ipynb #a6c9e465
+# %% ../nbs/10_decompose.ipynb #b054b6d4
 @patch
 @torch.no_grad()
 def memory_keys(self: SplitGenerator, st: SplitState) -> list[torch.Tensor]:

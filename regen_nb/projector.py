@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
+from .core import atomic_write, check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
 from .decompose import SplitGenerator, SplitState, decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
 from .patterns import PATTERN_NAMES, load_pattern
@@ -460,22 +460,11 @@ def toy_projector_path() -> Path:
 # %% ../nbs/20_projector.ipynb #8b65558f
 def save_projector(B: Projector, path, overwrite: bool = False) -> Path:
     "Write `B` (weights, architecture, `B.metadata`) to the safetensors file `path` atomically; returns the path."
-    path = Path(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     header = {'format': PROJECTOR_FORMAT, 'version': 1, 'config': B.config, 'metadata': B.metadata}
     try: header = json.dumps(header)
     except TypeError as e: raise ValueError(f"B.metadata must be JSON-serialisable: {e}") from None
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in B.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={'regen_nb': header})
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)                  # mkstemp makes the file private; a saved model is not
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
 
 # %% ../nbs/20_projector.ipynb #157dff02
 def check_projector(B: Projector, net: SplitGenerator):
