@@ -18,12 +18,12 @@ from .decompose import decompose, sample_z
 from .metrics import lpips_available, lpips_distance, psnr, ssim
 from .parts import auto_mask
 from .projector import OOD_SEED, Projector, load_projector
-from .rule import EXAMPLE_RULES, GROW, Rule, example_rule, load_example_rule, placed_pattern, rule_parts
+from .rule import EXAMPLE_RULES, GROW, Rule, example_rule, load_example_rule, placed_pattern, rule_parts, target_mask
 from .rewrite import METHODS, RewriteConfig, rewrite
 from .stylegan import Generator, load_generator
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'rewrite_samples', 'evaluate_rewrite', 'before_after', 'rewrite_table', 'table_markdown',
+__all__ = ['STRATEGIES', 'VARIANTS', 'rewrite_samples', 'evaluate_rewrite', 'before_after', 'rewrite_table', 'table_markdown',
            'bench_rewrite']
 
 # %% ../nbs/32_judge.ipynb #5d683478
@@ -45,16 +45,18 @@ def _part_l1(img: torch.Tensor, pattern: torch.Tensor, mask: torch.Tensor, box) 
     return float(((img[None] - pattern).abs().mean(1, keepdim=True) * m).sum() / m.sum().clamp_min(1))
 
 def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tensor, old_b: torch.Tensor, grow: float,
-                expect_parts: int | None) -> dict | None:
+                parts: str) -> dict | None:
     "The measures of one face (`a` before, `b` after, `old_*` their part masks); `None` if the part is not found cleanly."
-    img, pm, boxes = placed_pattern(rule, old_a.numpy(), grow)
-    if not boxes or (expect_parts and len(boxes) != expect_parts): return None
+    region = target_mask(rule, old_a.numpy(), parts)
+    if region is None: return None
+    img, pm, boxes = placed_pattern(rule, region, grow)
     inside = (pm > 0.5)[0, 0]
+    old = torch.from_numpy(region)[None, None].float().maximum(old_a[None, None].float())
     return dict(shown=all(_part_l1(b, img, pm, box) < 0.5 * _part_l1(a, img, pm, box) for box in boxes),
                 gone=float(old_b.sum()) < 0.25 * float(old_a.sum()),
                 changed=float((b - a).abs().mean(0)[inside].mean()),
                 l1_before=float((a - img[0]).abs().mean(0)[inside].mean()), l1_after=float((b - img[0]).abs().mean(0)[inside].mean()),
-                outside=1 - F.max_pool2d(pm.maximum(old_a[None, None].float()), 7, 1, 3)[0, 0] > 0.5)
+                outside=1 - F.max_pool2d(pm.maximum(old), 7, 1, 3)[0, 0] > 0.5)
 
 # %% ../nbs/32_judge.ipynb #6c4ea56e
 def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, seed: int = OOD_SEED, parts: str | None = None,
@@ -65,8 +67,7 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
     grow = info.get('config', {}).get('grow', GROW) if grow is None else grow
     a, b = rewrite_samples(G, G2, n, seed, batch_size)
     old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
-    expect = 2 if parts in ('eyes', 'brows') else None
-    rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, expect) for i in range(len(a))]
+    rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, parts) for i in range(len(a))]
     used = [i for i, r in enumerate(rows) if r is not None]
     if not used: raise ValueError(f"the parser found no {parts} on the {n} held-out faces")
     rows = [rows[i] for i in used]
@@ -120,6 +121,11 @@ def table_markdown(rows: list[dict], cols: Sequence[str] = ('pattern_shown', 'ou
 STRATEGIES = {'rank1 (Bau et al.)': dict(method='rank1', objective='value', n_auto=0, q=0.0, lr=0.05),
               'linear, value': dict(method='linear', objective='value'), 'nonlinear, value': dict(objective='value'),
               'linear, image': dict(method='linear'), 'nonlinear, image (default)': {}}
+
+# %% ../nbs/32_judge.ipynb #e5d26afd
+VARIANTS = {'default: pixels, convs.4-7, 64 parser targets': {}, 'user targets only (n_auto=0)': dict(n_auto=0),
+            '16 parser targets': dict(n_auto=16), 'memory convs.4-5 only': dict(layers=['convs.4', 'convs.5']),
+            'target: G3 of the pasted values': dict(target='render'), 'rank-8 key subspace': dict(rank=8)}
 
 # %% ../nbs/32_judge.ipynb #95ff16f2
 def bench_rewrite(device=None, steps: int = 20, threads: int | None = None) -> dict:

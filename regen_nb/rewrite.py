@@ -24,19 +24,20 @@ from .stylegan import Generator, load_generator
 from .train_gan import figure_png, smooth
 
 # %% auto #0
-__all__ = ['METHODS', 'OBJECTIVES', 'DIVERGED', 'RewriteConfig', 'rewrite_layers', 'Rewriting', 'prepare_rewrite', 'rewrite_loss',
-           'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions', 'trainable_memory', 'rewrite_figure',
-           'check_divergence', 'fit', 'rewrite']
+__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'DIVERGED', 'RewriteConfig', 'rewrite_layers', 'Rewriting', 'prepare_rewrite',
+           'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions', 'trainable_memory',
+           'rewrite_figure', 'check_divergence', 'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
-METHODS, OBJECTIVES = ('nonlinear', 'linear', 'rank1'), ('image', 'value')
+METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
 
 @dataclass
 class RewriteConfig:
     "Hyper-parameters of one rewrite."
     method: str = 'nonlinear'
     objective: str = 'image'
-    layers: tuple | None = None   # memory layers; None: the projector's layers ('linear', 'rank1': its last layer)
+    target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
+    layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
     q: float = 1.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
@@ -49,7 +50,7 @@ class RewriteConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice('method', self.method, METHODS); check_choice('objective', self.objective, OBJECTIVES)
+        check_choice('method', self.method, METHODS); check_choice('objective', self.objective, OBJECTIVES); check_choice('target', self.target, TARGETS)
         for k in ('steps', 'batch'): check_int(k, getattr(self, k), 1)
         for k in ('n_auto', 'dilate', 'seed'): check_int(k, getattr(self, k), 0)
         if self.rank is not None: check_int('rank', self.rank, 1)
@@ -62,15 +63,19 @@ class RewriteConfig:
         if self.p == 0 and self.q == 0: raise ValueError("p and q are both 0: nothing to fit")
 
 # %% ../nbs/31_rewrite.ipynb #be626d23
-def rewrite_layers(B: Projector, method: str, layers: Sequence[str] | None = None) -> tuple[str, ...]:
-    "The memory layers for `method`: `layers`, or the projector's (two for 'nonlinear', its last one otherwise)."
+def rewrite_layers(B: Projector, method: str, layers: Sequence[str] | None = None, objective: str = 'image',
+                   names: Sequence[str] = ()) -> tuple[str, ...]:
+    "The memory layers: `layers`, or by default the projector's (its last one for 'linear' and 'rank1'), in pictures up to the last of `names`."
     proj_layers = tuple(B.metadata['layer_names'])
-    if layers is None: layers = proj_layers if method == 'nonlinear' else proj_layers[-1:]
+    if layers is None:
+        layers = proj_layers if method == 'nonlinear' else proj_layers[-1:]
+        if method == 'nonlinear' and objective == 'image' and proj_layers[-1] in names:
+            layers = tuple(names[list(names).index(proj_layers[0]):])
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
     if not layers: raise ValueError(f"layers is empty: name the memory's layers, e.g. {list(proj_layers)}, or leave it None")
-    if layers[-1] != proj_layers[-1]:
-        raise ValueError(f"the projector maps images into the output of {proj_layers[-1]}; the memory must end at that layer, "
-                         f"got {list(layers)}")
+    if objective == 'value' and layers[-1] != proj_layers[-1]:
+        raise ValueError(f"the projector maps images into the output of {proj_layers[-1]}; with objective='value' the memory must "
+                         f"end at that layer, got {list(layers)} (objective='image' takes any layers)")
     if method == 'rank1' and len(layers) != 1: raise ValueError(f"rank1 updates one layer, got {list(layers)}")
     return layers
 
@@ -83,7 +88,8 @@ class Rewriting:
     net: SplitGenerator          # the original G, split at the memory (never trained)
     base: str                    # `generator_hash` of G
     parts: str                   # the part group the rule rewrites (as the parser sees its targets)
-    pasted: Pasted               # the user's targets first, then the parser's
+    pasted: Pasted               # the user's targets first, then the parser's (pasted at the projector's layer)
+    state: SplitState            # the same faces through G1 of `net`: the memory's keys
     n_user: int
     target: torch.Tensor         # N×3×H×W (image objective) or N×C×r×r (value objective): the new rule
     original: torch.Tensor       # the same of the original faces: the old rules
@@ -96,9 +102,10 @@ class Rewriting:
                 f"{self.n_user} user + {len(self.pasted.value) - self.n_user} parser targets, part={self.parts!r})")
 
 # %% ../nbs/31_rewrite.ipynb #1621bc74
-def _regions(pasted: Pasted, dilate: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "Weights of the new rule (the pasted region, dilated by 1) and of the old rules (outside region ∪ old part, dilated) at `size`."
+def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    "Weights of the new rule (the pasted region dilated by 1; with `old_part` also the old part) and of the old rules at `size`."
     inside = F.max_pool2d(pasted.region_image, 3, 1, 1)
+    if old_part: inside = inside.maximum(pasted.old_region)
     outside = (F.max_pool2d(pasted.region_image.maximum(pasted.old_region), 2 * dilate + 1, 1, dilate) < 1e-3).float()
     if size != inside.shape[-1]:
         inside, outside = F.adaptive_avg_pool2d(inside, size), (F.adaptive_avg_pool2d(outside, size) > 0.999).float()
@@ -112,20 +119,22 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     base = generator_hash(G)
     rule.check(G.size, base)
     B = load_projector(net=decompose(G)) if projector is None else projector
-    c.layers = rewrite_layers(B, c.method, c.layers)
-    net = decompose(G, c.layers)
+    c.layers = rewrite_layers(B, c.method, c.layers, c.objective, decompose(G).all_layer_names)
+    net, net_b = decompose(G, c.layers), decompose(G, B.metadata['layer_names'])
     parts = rule_parts(G, rule)
     extra_seeds, extra_masks = auto_targets(G, rule, c.n_auto, parts)
-    pasted = paste(net, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
+    pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
+    state = pasted.state if net.layer_names == net_b.layer_names else net.encode(pasted.state.w, input_is_latent=True, render=False)
     if c.objective == 'image':
-        target, original = net.render(pasted.value, pasted.state), pasted.state.image
-        inside, outside = _regions(pasted, c.dilate, G.size)
+        target = net_b.render(pasted.value, pasted.state) if c.target == 'render' else pasted.pixels
+        original = pasted.state.image
+        inside, outside = _regions(pasted, c.dilate, G.size, old_part=c.target == 'pixels')
         scale = None
     else:
         target, original = pasted.value, pasted.state.value
         inside, outside = _regions(pasted, c.dilate, pasted.value.shape[-1])
         scale = original.std((0, 2, 3)).view(1, -1, 1, 1).clamp_min(1e-6)
-    return Rewriting(c, rule, net, base, parts, pasted, len(rule.target_seeds), target, original, inside, outside, scale)
+    return Rewriting(c, rule, net, base, parts, pasted, state, len(rule.target_seeds), target, original, inside, outside, scale)
 
 # %% ../nbs/31_rewrite.ipynb #bfcb4d98
 def rewrite_loss(task: Rewriting, out: torch.Tensor, idx) -> tuple[torch.Tensor, dict]:
@@ -142,7 +151,7 @@ def rewrite_loss(task: Rewriting, out: torch.Tensor, idx) -> tuple[torch.Tensor,
 # %% ../nbs/31_rewrite.ipynb #806d0a9d
 def memory_output(task: Rewriting, net: SplitGenerator, idx) -> torch.Tensor:
     "What the objective compares: `net`'s memory on the keys of faces `idx`, rendered by G3 for the image objective."
-    st = task.pasted.state[idx]
+    st = task.state[idx]
     value = net.memory(st.key, st)
     return net.render(value, st) if task.config.objective == 'image' else value
 
@@ -187,7 +196,7 @@ def trainable_memory(task: Rewriting) -> tuple[SplitGenerator, list[nn.Parameter
         params = [conv.weight for conv in net2.memory_convs]
         for p in params: p.requires_grad_(True)
         return net2, params
-    keys, region = task.net.memory_keys(task.pasted.state), task.pasted.region_image
+    keys, region = task.net.memory_keys(task.state), task.pasted.region_image
     params = []
     for conv, k in zip(net2.memory_convs, keys):
         update = SubspaceUpdate(key_directions(k, region, k, rank, mean=c.method == 'rank1'), conv.weight.shape)

@@ -25,8 +25,8 @@ from .stylegan import Generator, load_generator
 # %% auto #0
 __all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'GROW', 'PART_GROUPS_RULES', 'AUTO_SEED', 'EXAMPLE_RULES',
            'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box',
-           'placed_pattern', 'rule_parts', 'box_mask', 'auto_targets', 'Pasted', 'paste', 'example_rule',
-           'shipped_rule_path', 'load_example_rule']
+           'placed_pattern', 'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste',
+           'example_rule', 'shipped_rule_path', 'load_example_rule']
 
 # %% ../nbs/30_rule.ipynb #dd8f43c1
 def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
@@ -239,27 +239,43 @@ def box_mask(mask) -> np.ndarray:
     mask = _as_mask(mask, 'mask'); out = np.zeros_like(mask); x0, y0, x1, y1 = union_box(mask); out[y0:y1, x0:x1] = True
     return out
 
+def target_mask(rule: Rule, part_mask, parts: str) -> np.ndarray | None:
+    "The region `rule` replaces on a face whose `parts` the parser sees as `part_mask`, drawn like the rule's own; `None` if unclear."
+    m = _as_mask(part_mask, 'part_mask')
+    expect = 2 if parts in ('eyes', 'brows') else None
+    if not m.any() or (expect and len(mask_boxes(m)) != expect): return None
+    one_region = all(len(mask_boxes(t)) == 1 for t in rule.target_masks)
+    return box_mask(m) if expect and one_region else m
+
 def auto_targets(G: Generator, rule: Rule, n: int, parts: str | None = None, seed: int = AUTO_SEED) -> tuple[list[int], list[np.ndarray]]:
     "Seeds and masks of up to `n` more faces (from `seed` on) whose `parts` (default: `rule_parts`) the parser finds."
     n = check_int('n', n, 0)
     if n == 0: return [], []
     parts = rule_parts(G, rule) if parts is None else parts
-    expect = 2 if parts in ('eyes', 'brows') else None
-    as_box = all(len(mask_boxes(m)) == 1 for m in rule.target_masks)
     seeds = list(range(seed, seed + n))
-    out_seeds, out_masks = [], []
-    for s, m in zip(seeds, auto_mask(seed_faces(G, seeds), parts)):
-        m = m.numpy()
-        if not m.any() or (expect and len(mask_boxes(m)) != expect): continue
-        out_seeds.append(s); out_masks.append(box_mask(m) if as_box and expect else m)
-    return out_seeds, out_masks
+    found = [(s, target_mask(rule, m, parts)) for s, m in zip(seeds, auto_mask(seed_faces(G, seeds), parts))]
+    found = [(s, m) for s, m in found if m is not None]
+    return [s for s, _ in found], [m for _, m in found]
+
+# %% ../nbs/30_rule.ipynb #63a4121a
+def erase(images: torch.Tensor, region: torch.Tensor, ring: int = 2) -> torch.Tensor:
+    "`images` (N×3×H×W) with `region` (N×1×H×W, > 0.5 counts) filled with the median colour of a `ring`-pixel band around it."
+    inside = region > 0.5
+    band = (F.max_pool2d(inside.float(), 2 * ring + 1, 1, ring) > 0) & ~inside
+    out = images.clone()
+    for i in range(len(images)):
+        if not inside[i].any() or not band[i].any(): continue
+        colour = images[i][:, band[i, 0]].median(1).values
+        out[i] = torch.where(inside[i], colour[:, None, None], images[i])
+    return out
 
 # %% ../nbs/30_rule.ipynb #1d03994e
 @dataclass
 class Pasted:
-    "Targets with the source pasted in: their states (keys, values, images), pasted values, and the new-rule regions."
+    "Targets with the source pasted in: their states (keys, values, images), pasted values and pixels, and the new-rule regions."
     state: SplitState            # the targets through G1, memory and G3 (key, value, image)
     value: torch.Tensor          # pasted values N×C×r×r
+    pixels: torch.Tensor         # N×3×H×W: the targets' images with the source's pixels pasted the same way
     region: torch.Tensor         # N×1×r×r in [0, 1]: how much of each value pixel is the new pattern
     region_image: torch.Tensor   # N×1×H×W: the same at image resolution
     old_region: torch.Tensor     # N×1×H×W: the target masks (the old pattern)
@@ -267,21 +283,24 @@ class Pasted:
 @torch.no_grad()
 def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], masks: Sequence[np.ndarray],
           grow: float = GROW) -> Pasted:
-    "Project `rule.source` with `B` and paste its masked values over each region of `masks` on the faces `seeds`."
+    "Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces `seeds`."
     size, dev = net.G.size, net.device
-    src_value = project(B, to_tensor(rule.source)[None].to(dev))
-    src_mask = torch.from_numpy(rule.source_mask).float()[None, None].to(dev)
+    src = to_tensor(rule.source)[None].to(dev)
+    src_value, src_mask = project(B, src), torch.from_numpy(rule.source_mask).float()[None, None].to(dev)
     st = net.encode(seed_latents(net.G, seeds))
     r = st.value.shape[-1]
-    value, region, region_image = st.value.clone(), st.value.new_zeros(len(st), 1, r, r), st.value.new_zeros(len(st), 1, size, size)
+    value, pixels = st.value.clone(), st.image.clone()
+    region, region_image = st.value.new_zeros(len(st), 1, r, r), st.value.new_zeros(len(st), 1, size, size)
     for i, m in enumerate(masks):
         for box in mask_boxes(m, min_pixels=1):
             mi = place(src_mask, source_box(rule), box, size, size, grow)
             mv = F.adaptive_avg_pool2d(mi, r)
             value[i:i + 1] = value[i:i + 1] * (1 - mv) + place(src_value, source_box(rule), box, r, size, grow) * mv
+            pixels[i:i + 1] = pixels[i:i + 1] * (1 - mi) + place(src, source_box(rule), box, size, size, grow) * mi
             region[i:i + 1], region_image[i:i + 1] = region[i:i + 1].maximum(mv), region_image[i:i + 1].maximum(mi)
     old = torch.from_numpy(np.stack([_as_mask(m, 'mask') for m in masks])).float()[:, None].to(dev)
-    return Pasted(st, value, region, region_image, old)
+    pixels = erase(pixels, old * (1 - region_image)) * (1 - region_image) + pixels * region_image
+    return Pasted(st, value, pixels, region, region_image, old)
 
 # %% ../nbs/30_rule.ipynb #8ad8df02
 EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each'), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box'),

@@ -41,7 +41,7 @@ def preset_channels(preset: str, size: int) -> dict | None:
 class GANTrainConfig:
     "Everything that defines a training run (saved with every checkpoint)."
     size: int = 64                # image size (a power of 2)
-    channels: str = 'wide'        # a key of CHANNEL_PRESETS
+    channels: str = 'toy'         # a key of CHANNEL_PRESETS
     style_dim: int = 128          # width of z and w
     n_mlp: int = 4                # layers of the mapping network
     batch: int = 16
