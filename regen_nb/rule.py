@@ -192,10 +192,12 @@ def union_box(mask) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 # %% ../nbs/30_rule.ipynb #dd5062cf
-def place(src: torch.Tensor, src_box, dst_box, out_size: int, image_size: int, grow: float = 1.0) -> torch.Tensor:
-    "Resample `src` (N×C×h×w over the whole image) so that `src_box` lands on `dst_box` grown by `grow`: N×C×out_size×out_size."
+def place(src: torch.Tensor, src_box, dst_box, out_size: int, image_size: int, grow: float = 1.0, keep_aspect: bool = True) -> torch.Tensor:
+    "Resample `src` (N×C×h×w over the whole image) so that `src_box` lands centred on `dst_box`, grown by `grow`: N×C×out_size×out_size."
     (sx0, sy0, sx1, sy1), (tx0, ty0, tx1, ty1) = src_box, dst_box
-    ax, ay = (sx1 - sx0) / ((tx1 - tx0) * grow), (sy1 - sy0) / ((ty1 - ty0) * grow)
+    sw, sh, tw, th = sx1 - sx0, sy1 - sy0, tx1 - tx0, ty1 - ty0
+    if keep_aspect: tw, th = sw * math.sqrt(tw * th / (sw * sh)), sh * math.sqrt(tw * th / (sw * sh))   # same area, source's shape
+    ax, ay = sw / (tw * grow), sh / (th * grow)
     norm = lambda v: 2 * v / image_size - 1                      # pixel coordinate → [-1, 1]
     bx, by = norm((sx0 + sx1) / 2) - ax * norm((tx0 + tx1) / 2), norm((sy0 + sy1) / 2) - ay * norm((ty0 + ty1) / 2)
     theta = torch.tensor([[ax, 0, bx], [0, ay, by]], dtype=src.dtype, device=src.device).expand(len(src), 2, 3)
