@@ -153,10 +153,11 @@ def _stroke(page, canvas, points, steps=8):
 
 
 def _screenshot_rule(page, studio, steps: int):
-    "For the README's picture: a second target, the parser's eyes on both, more steps; Rewrite again."
+    "For the README's picture: a second target, the parser's eyes on both, the star as source, more steps; Rewrite again."
     page.get_by_role('button', name='seed 2', exact=True).click()
     page.locator('.regen-target-painter canvas').nth(-1).wait_for()
-    studio.locator('.regen-source-painter button', has_text='undo').click()     # the test's stray stroke
+    studio.locator('select').first.select_option('star')                        # one pattern per eye
+    page.wait_for_timeout(2000)
     page.get_by_role('button', name='all eyes').click()
     page.get_by_text("loaded the parser's eyes").first.wait_for(timeout=60_000)
     steps_box = studio.locator('.widget-text', has_text='steps').locator('input')
