@@ -41,7 +41,7 @@ class RewriteConfig:
     p: float = 1.0                # weight of the new rule (inside the pasted region)
     q: float = 1.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
-    steps: int = 600
+    steps: int = 400
     lr: float = 1e-2
     grow: float = GROW            # the pasted pattern's size relative to the target region
     n_auto: int = 64              # extra targets found by the part parser
