@@ -18,7 +18,7 @@ from .decompose import decompose, sample_z
 from .metrics import lpips_available, lpips_distance, psnr, ssim
 from .parts import auto_mask
 from .projector import OOD_SEED, Projector, load_projector
-from .rule import EXAMPLE_RULES, GROW, Rule, example_rule, load_example_rule, placed_pattern, rule_parts, target_mask
+from .rule import EXAMPLE_RULES, Rule, example_rule, load_example_rule, placed_pattern, rule_parts, target_mask
 from .rewrite import METHODS, RewriteConfig, rewrite
 from .stylegan import Generator, load_generator
 
@@ -64,7 +64,7 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
     "How `G2` differs from `G` on `n` held-out faces, inside and outside the part the rule rewrites (see above)."
     info = getattr(G2, 'rewrite_info', {})
     parts = parts or info.get('parts') or rule_parts(G, rule)
-    grow = info.get('config', {}).get('grow', GROW) if grow is None else grow
+    grow = grow or info.get('config', {}).get('grow') or rule.grow
     a, b = rewrite_samples(G, G2, n, seed, batch_size)
     old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
     rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, parts) for i in range(len(a))]

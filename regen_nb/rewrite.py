@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .core import check_choice, check_int, in_test, _in_notebook
 from .decompose import SplitGenerator, SplitState, decompose
 from .projector import Projector, generator_hash, load_projector
-from .rule import (GROW, MAX_TARGETS, Pasted, Rule, auto_targets, example_rule, load_example_rule, paste,
+from .rule import (MAX_TARGETS, Pasted, Rule, auto_targets, example_rule, load_example_rule, paste,
                            rule_parts, seed_faces)
 from .stylegan import Generator, load_generator
 from .train_gan import figure_png, smooth
@@ -43,7 +43,7 @@ class RewriteConfig:
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
     steps: int = 400
     lr: float = 1e-2
-    grow: float = GROW            # the pasted pattern's size relative to the target region
+    grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's)
     n_auto: int = 64              # extra targets found by the part parser
     batch: int = 8                # extra targets per step (beside the user's)
     dilate: int = 3               # pixels around the region left free (neither new nor old rule)
@@ -54,12 +54,12 @@ class RewriteConfig:
         for k in ('steps', 'batch'): check_int(k, getattr(self, k), 1)
         for k in ('n_auto', 'dilate', 'seed'): check_int(k, getattr(self, k), 0)
         if self.rank is not None: check_int('rank', self.rank, 1)
-        for k in ('p', 'q', 'lr', 'grow'):
+        for k in ('p', 'q', 'lr') + (('grow',) if self.grow is not None else ()):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{k} must be a finite number ≥ 0, got {v!r}")
         if self.lr == 0: raise ValueError("lr must be > 0")
-        if not 0.25 <= self.grow <= 4: raise ValueError(f"grow={self.grow} must be in [0.25, 4]: the pasted pattern's size relative to the region")
+        if self.grow is not None and not 0.25 <= self.grow <= 4: raise ValueError(f"grow={self.grow} must be in [0.25, 4]: the pasted pattern's size relative to the region")
         if self.p == 0 and self.q == 0: raise ValueError("p and q are both 0: nothing to fit")
 
 # %% ../nbs/31_rewrite.ipynb #be626d23
@@ -116,6 +116,7 @@ def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> 
 def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None, config: RewriteConfig | None = None) -> Rewriting:
     "Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`."
     c = config or RewriteConfig()
+    c.grow = rule.grow if c.grow is None else c.grow
     base = generator_hash(G)
     rule.check(G.size, base)
     B = load_projector(net=decompose(G)) if projector is None else projector

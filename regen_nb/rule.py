@@ -23,10 +23,10 @@ from .projector import Projector, generator_hash, project
 from .stylegan import Generator, load_generator
 
 # %% auto #0
-__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'GROW', 'PART_GROUPS_RULES', 'AUTO_SEED', 'EXAMPLE_RULES',
-           'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box',
-           'placed_pattern', 'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste',
-           'example_rule', 'shipped_rule_path', 'load_example_rule']
+__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'PART_GROUPS_RULES', 'AUTO_SEED', 'EXAMPLE_RULES', 'EXAMPLE_SEEDS',
+           'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box', 'placed_pattern',
+           'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste', 'example_rule',
+           'shipped_rule_path', 'load_example_rule']
 
 # %% ../nbs/30_rule.ipynb #dd8f43c1
 def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
@@ -74,16 +74,20 @@ class Rule:
     target_masks: list
     name: str = 'rule'
     generator: str | None = None      # `generator_hash` of the generator the seeds refer to, if known
+    grow: float = 1.5                 # the pasted pattern's size relative to each target region (`place`)
 
     def __post_init__(self):
         self.source = load_image(self.source)
         self.source_mask = _as_mask(self.source_mask, 'source_mask')
         self.target_seeds = _as_seeds(self.target_seeds, 'target_seeds')
         self.target_masks = [_as_mask(m, f'target_masks[{i}]') for i, m in enumerate(self.target_masks)]
+        if isinstance(self.grow, bool) or not isinstance(self.grow, (int, float)) or not 0.25 <= self.grow <= 4:
+            raise ValueError(f"grow={self.grow!r} must be a number in [0.25, 4]: the pattern's size relative to the region it replaces")
+        self.grow = float(self.grow)
 
     def __repr__(self):
         return (f"Rule({self.name!r}: source {self.source.width}×{self.source.height} with {int(self.source_mask.sum())} px → "
-                f"targets {self.target_seeds} with {[int(m.sum()) for m in self.target_masks]} px)")
+                f"targets {self.target_seeds} with {[int(m.sum()) for m in self.target_masks]} px, grow {self.grow})")
 
 # %% ../nbs/30_rule.ipynb #d933d7e1
 MAX_TARGETS = 3
@@ -118,7 +122,7 @@ def _save_rule(self: Rule, folder, overwrite: bool = False) -> Path:
         self.source.save(tmp / 'source.png'); _mask_png(self.source_mask).save(tmp / 'source_mask.png')
         for i, m in enumerate(self.target_masks): _mask_png(m).save(tmp / f'target_mask_{i}.png')
         (tmp / 'rule.json').write_text(json.dumps(dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name,
-            generator=self.generator, target_seeds=self.target_seeds), indent=2))
+            generator=self.generator, target_seeds=self.target_seeds, grow=self.grow), indent=2))
     return atomic_folder(folder, write, overwrite, is_ours=_is_rule_folder)
 
 def _is_rule_folder(folder: Path) -> bool:
@@ -153,7 +157,7 @@ def _load_rule(cls, folder) -> Rule:
         if not (folder / name).is_file(): raise FileNotFoundError(f"the rule at {folder} lacks {name}")
         return load_image(folder / name)
     return cls(png('source.png'), png('source_mask.png'), seeds, [png(f'target_mask_{i}.png') for i in range(len(seeds))],
-               d.get('name', 'rule'), d.get('generator'))
+               d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
 
 Rule.save, Rule.load = _save_rule, classmethod(_load_rule)
 
@@ -166,13 +170,13 @@ def _unpng64(s: str) -> Image.Image: return Image.open(io.BytesIO(base64.b64deco
 def _rule_to_dict(self: Rule) -> dict:
     "The rule as a JSON-able dict (images as base64 PNG)."
     return dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name, generator=self.generator,
-                target_seeds=self.target_seeds, source=_png64(self.source), source_mask=_png64(_mask_png(self.source_mask)),
+                target_seeds=self.target_seeds, grow=self.grow, source=_png64(self.source), source_mask=_png64(_mask_png(self.source_mask)),
                 target_masks=[_png64(_mask_png(m)) for m in self.target_masks])
 
 def _rule_from_dict(cls, d: dict) -> Rule:
     "The rule of `Rule.to_dict`."
     return cls(_unpng64(d['source']), _unpng64(d['source_mask']), d['target_seeds'], [_unpng64(m) for m in d['target_masks']],
-               d.get('name', 'rule'), d.get('generator'))
+               d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
 
 Rule.to_dict, Rule.from_dict = _rule_to_dict, classmethod(_rule_from_dict)
 
@@ -205,15 +209,14 @@ def place(src: torch.Tensor, src_box, dst_box, out_size: int, image_size: int, g
     return F.grid_sample(src, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
 
 # %% ../nbs/30_rule.ipynb #f002d8b5
-GROW = 1.5
-
 def source_box(rule: Rule) -> tuple[int, int, int, int]:
     "The box of the rule's source region: its one part, or the union of its parts."
     boxes = mask_boxes(rule.source_mask)
     return boxes[0] if len(boxes) == 1 else union_box(rule.source_mask)
 
-def placed_pattern(rule: Rule, part_mask, grow: float = GROW) -> tuple[torch.Tensor, torch.Tensor, list]:
-    "The source and its mask placed on every part of `part_mask`: (image 1×3×H×W, mask 1×1×H×W, the parts' boxes)."
+def placed_pattern(rule: Rule, part_mask, grow: float | None = None) -> tuple[torch.Tensor, torch.Tensor, list]:
+    "The source and its mask placed on every part of `part_mask` (`grow`: default the rule's): (image 1×3×H×W, mask 1×1×H×W, boxes)."
+    grow = rule.grow if grow is None else grow
     part_mask = _as_mask(part_mask, 'part_mask')
     size = part_mask.shape[-1]
     src, m = to_tensor(rule.source)[None], torch.from_numpy(rule.source_mask).float()[None, None]
@@ -284,8 +287,9 @@ class Pasted:
 
 @torch.no_grad()
 def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], masks: Sequence[np.ndarray],
-          grow: float = GROW) -> Pasted:
+          grow: float | None = None) -> Pasted:
     "Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces `seeds`."
+    grow = rule.grow if grow is None else grow
     size, dev = net.G.size, net.device
     src = to_tensor(rule.source)[None].to(dev)
     src_value, src_mask = project(B, src), torch.from_numpy(rule.source_mask).float()[None, None].to(dev)
@@ -305,18 +309,18 @@ def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], m
     return Pasted(st, value, pixels, region, region_image, old)
 
 # %% ../nbs/30_rule.ipynb #8ad8df02
-EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each'), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box'),
-                 'eyes → cat eye (photo)': ('cat_eye', 'eyes', 'each'), 'mouth → heart': ('heart', 'mouth', 'each')}
+EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each', 1.5), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box', 1.5),
+                 'eyes → cat eye (photo)': ('cat_eye', 'eyes', 'each', 1.5), 'mouth → heart': ('heart', 'mouth', 'each', 2.0)}
 EXAMPLE_SEEDS = (1, 2, 3)
 
 def example_rule(name: str, G: Generator | None = None, seeds: Sequence[int] = EXAMPLE_SEEDS) -> Rule:
     "The example rule `name` (`EXAMPLE_RULES`) for `G` (default: the shipped toy generator), targets from the parser."
-    pattern, part, how = EXAMPLE_RULES[check_choice('name', name, EXAMPLE_RULES)]
+    pattern, part, how, grow = EXAMPLE_RULES[check_choice('name', name, EXAMPLE_RULES)]
     G = load_generator() if G is None else G
     src, src_mask = load_pattern(pattern, G.size)
     masks = [m.numpy() for m in auto_mask(seed_faces(G, seeds), part)]
     if how == 'box': masks = [box_mask(m) for m in masks]
-    return Rule(src, src_mask, list(seeds), masks, name=name, generator=generator_hash(G))
+    return Rule(src, src_mask, list(seeds), masks, name=name, generator=generator_hash(G), grow=grow)
 
 # %% ../nbs/30_rule.ipynb #01f63ad7
 def shipped_rule_path(name: str = 'eyes_to_star') -> Path:
