@@ -309,7 +309,7 @@ def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], m
     return Pasted(st, value, pixels, region, region_image, old)
 
 # %% ../nbs/30_rule.ipynb #8ad8df02
-EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each', 1.5), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box', 1.5),
+EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each', 1.5), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box', 1.2),
                  'eyes → cat eye (photo)': ('cat_eye', 'eyes', 'each', 1.5), 'mouth → heart': ('heart', 'mouth', 'each', 2.0)}
 EXAMPLE_SEEDS = (1, 2, 3)
 
