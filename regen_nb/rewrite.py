@@ -5,7 +5,7 @@
 # %% ../nbs/31_rewrite.ipynb #9551e3a2
 from __future__ import annotations
 import math, time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -115,12 +115,13 @@ def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> 
 @torch.no_grad()
 def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None, config: RewriteConfig | None = None) -> Rewriting:
     "Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`."
-    c = config or RewriteConfig()
-    c.grow = rule.grow if c.grow is None else c.grow
+    c = replace(config or RewriteConfig())          # the caller's config is not changed
     base = generator_hash(G)
     rule.check(G.size, base)
-    B = load_projector(net=decompose(G)) if projector is None else projector
-    c.layers = rewrite_layers(B, c.method, c.layers, c.objective, decompose(G).all_layer_names)
+    whole = decompose(G)
+    B = load_projector(net=whole) if projector is None else projector
+    c.grow = rule.grow if c.grow is None else c.grow
+    c.layers = rewrite_layers(B, c.method, c.layers, c.objective, whole.all_layer_names)
     net, net_b = decompose(G, c.layers), decompose(G, B.metadata['layer_names'])
     parts = rule_parts(G, rule)
     extra_seeds, extra_masks = auto_targets(G, rule, c.n_auto, parts)
