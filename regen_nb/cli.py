@@ -109,6 +109,9 @@ def run_bench(args) -> dict:
     if args.what == 'rewrite':
         from regen_nb.judge import bench_rewrite
         return bench_rewrite(device=args.device)
+    if args.what == 'invert':
+        from regen_nb.encoder import bench_invert
+        return bench_invert(device=args.device)
     if args.what == 'toyfaces':
         from regen_nb.toyfaces import toy_face
         n, t0 = 500, time.perf_counter()
@@ -117,7 +120,7 @@ def run_bench(args) -> dict:
     raise ValueError(f"what={args.what!r} is not allowed; choose one of {BENCHMARKS}")
 
 # %% ../nbs/90_cli.ipynb #19fdce50
-BENCHMARKS = ('generator', 'projector', 'rewrite', 'toyfaces')
+BENCHMARKS = ('generator', 'projector', 'rewrite', 'invert', 'toyfaces')
 
 # %% ../nbs/90_cli.ipynb #f966225f
 class UsageError(ValueError):
@@ -191,17 +194,22 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser('bench', help='benchmarks; print JSON')
     b.add_argument('what', choices=BENCHMARKS); b.add_argument('--device', default=None)
     sub.add_parser('train-gan', help='train a StyleGAN2 on toy faces (see regen_nb train-gan --help)', add_help=False)
+    sub.add_parser('invert', help='invert an image into the generator (see regen_nb invert --help)', add_help=False)
+    sub.add_parser('train-encoder', help='train the in-domain encoder (see regen_nb train-encoder --help)', add_help=False)
     return p
 
 # %% ../nbs/90_cli.ipynb #25b5b55d
 def run(argv) -> dict:
     "Parse `argv` (without the program name), check the arguments, run the job and return its result."
     argv = list(argv)
-    if argv[:1] == ['train-gan']:
-        from regen_nb.train_gan import train_gan_main, train_gan_parser
-        p = train_gan_parser(); p.error = _Parser(prog='regen_nb train-gan').error   # one-line errors there too
+    if argv[:1] in (['train-gan'], ['invert'], ['train-encoder']):
+        from regen_nb import encoder, train_gan
+        parser, job = {'train-gan': (train_gan.train_gan_parser, train_gan.train_gan_main),
+                       'invert': (encoder.invert_parser, encoder.invert_main),
+                       'train-encoder': (encoder.train_encoder_parser, encoder.train_encoder_main)}[argv[0]]
+        p = parser(); p.error = _Parser(prog=f'regen_nb {argv[0]}').error   # one-line errors there too
         p.parse_args(argv[1:])
-        return train_gan_main(argv[1:])
+        return job(argv[1:])
     args = check_args(build_parser().parse_args(argv))
     return {'demo': run_demo, 'rewrite': run_rewrite, 'sample': run_sample, 'bench': run_bench}[args.cmd](args)
 
