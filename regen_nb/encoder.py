@@ -16,11 +16,12 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 
 from .core import atomic_write, check_int, get_device, in_test, write_checkpoint, _in_notebook, image_grid
 from .decompose import SplitGenerator, decompose
 from .invert import LossView, invert, invert_multicode, latent_image, reconstruction_loss, Inversion, show_table
-from .projector import as_image_batch, generator_hash, latest_checkpoint, step_generator
+from .projector import as_image_batch, frozen, generator_hash, latest_checkpoint, step_generator
 from .stylegan import Discriminator, Generator, load_generator
 from .toyfaces import HELDOUT_SEED, toy_face_batch
 from .train_gan import preset_channels
@@ -73,10 +74,10 @@ class LatentDiscriminator(nn.Module):
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return self.net((w - self.w_mean) / self.w_std).squeeze(-1)
 
-# %% ../nbs/51_encoder.ipynb #3509b623
+# %% ../nbs/51_encoder.ipynb #7ac7480c
 @dataclass
 class EncoderConfig:
-    steps: int = 2500
+    steps: int = 2000
     batch_gen: int = 8            # generator samples per step (true codes known)
     batch_real: int = 8           # rendered faces per step
     lr: float = 5e-4
@@ -127,12 +128,11 @@ def training_batch(net: SplitGenerator, config: EncoderConfig, step: int):
     z_real = torch.randn(config.batch_gen + config.batch_real, net.G.style_dim, generator=g).to(net.device)
     return samples, w, real, z_real
 
-@torch.no_grad()
-def _mapping(G, z): return G.style(z)
+def _mapping(G: Generator, z: torch.Tensor) -> torch.Tensor:
+    "mapping(z) without gradients: the real codes D_w learns from."
+    with torch.no_grad(): return G.style(z)
 
-# %% ../nbs/51_encoder.ipynb #8e1c5ab3
-from fastcore.basics import patch
-
+# %% ../nbs/51_encoder.ipynb #29765427
 @patch
 def train_step(self: EncoderTrainer) -> dict:
     "One update of E, then of D and D_w; returns the step's numbers."
@@ -260,6 +260,7 @@ def train_encoder_parser() -> argparse.ArgumentParser:
     p.add_argument('--generator', default=None, help='generator file (default: the shipped toy generator)')
     p.add_argument('--steps', type=int, default=EncoderConfig.steps)
     p.add_argument('--no-latent-d', action='store_true', help='train without the latent discriminator (the ablation)')
+    p.add_argument('--latent-adv-weight', type=float, default=EncoderConfig.latent_adv_weight, help="weight of D_w's adversarial term on E")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--ckpt-every', type=int, default=250)
     p.add_argument('--log-every', type=int, default=50)
@@ -274,7 +275,7 @@ def train_encoder_main(argv=None) -> dict:
     out = Path(args.out)
     if latest_checkpoint(out) is not None:
         tr = EncoderTrainer.load_checkpoint(net, out); print(f"resuming at step {tr.step}", flush=True)
-    else: tr = EncoderTrainer(net, EncoderConfig(steps=args.steps, latent_d=not args.no_latent_d))
+    else: tr = EncoderTrainer(net, EncoderConfig(steps=args.steps, latent_d=not args.no_latent_d, latent_adv_weight=args.latent_adv_weight))
     tr.fit(args.steps, checkpoint_dir=out, checkpoint_every=args.ckpt_every, progress=False, log_every=args.log_every)
     path = save_encoder(tr.encoder(), out / 'encoder.safetensors', overwrite=True, dtype=torch.float16)
     print(f"wrote {path} after {tr.step} steps ({tr.seconds:.0f}s)", flush=True)
@@ -305,9 +306,9 @@ def invert_in_domain(G: Generator | SplitGenerator, images, E: Encoder | None = 
     net = G if isinstance(G, SplitGenerator) else decompose(G)
     E = E if E is not None else load_encoder(G=net)
     start = invert_encoder(net, images, E)
-    E.requires_grad_(False)
     reg = domain_regularizer(E, w_statistics(net.G)[1], domain_weight)
-    inv = invert(net, images, 'w+', steps, lr, task, hole, factor, init=start.latent, regularizer=reg, progress=progress, live=live)
+    with frozen(E):   # gradients flow through E to the code, never into E's weights
+        inv = invert(net, images, 'w+', steps, lr, task, hole, factor, init=start.latent, regularizer=reg, progress=progress, live=live)
     inv.seconds += start.seconds
     return inv
 
