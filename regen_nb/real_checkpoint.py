@@ -22,7 +22,8 @@ from .stylegan import Generator, StyledConv, ToRGB, _read_torch, _split_checkpoi
 # %% auto #0
 __all__ = ['ROSINALITY_CHECKPOINTS', 'REAL_MEMORY_RESOLUTION', 'EYE_POSITIONS', 'EYE_RADII', 'generator_bytes',
            'check_checkpoint_file', 'random_generator', 'memory_for', 'defaults_for', 'tiny', 'aligned_eye_mask',
-           'aligned_rule', 'lpips_judge', 'amp_dtype', 'amp', 'compile_generator', 'speed_run', 'smoke_main']
+           'aligned_rule', 'lpips_judge', 'amp_dtype', 'amp', 'compile_generator', 'speed_run', 'bench_config_f',
+           'smoke_main']
 
 # %% ../nbs/80_real_checkpoint.ipynb #234cd783
 ROSINALITY_CHECKPOINTS = 'https://drive.google.com/open?id=1PQutd-JboOCOZqmd95XWxWrO8gGEvRcO'   # rosinality's README, "Pretrained Checkpoints"
@@ -192,9 +193,22 @@ def speed_run(G: Generator, steps: int = 200, settings: dict | None = None, use_
     res['rewrite_img_s'] = _median(rates[1:] or rates)   # one target face per step
     return res
 
-# %% ../nbs/80_real_checkpoint.ipynb #cfed49f9
+# %% ../nbs/80_real_checkpoint.ipynb #af6c7c72
+def bench_config_f(device=None, steps: int | None = None, use_amp: bool = False, compile: bool = False,
+                   tiny_run: bool | None = None, verbose: bool = False) -> dict:
+    "Images/s of projector training and rewriting on a random 256 config-f generator (`regen_nb bench config-f`); tiny settings off CUDA."
+    dev = get_device(device)
+    tiny_run = dev.type != 'cuda' if tiny_run is None else tiny_run
+    G = random_generator(256, device=dev)
+    settings = tiny(defaults_for(G)) if tiny_run else defaults_for(G)
+    res = speed_run(G, steps or (3 if tiny_run else 50), settings, use_amp, compile, verbose=verbose)
+    res['tiny'] = tiny_run
+    if dev.type == 'cuda': res['gpu'] = torch.cuda.get_device_name(dev)
+    return res
+
+# %% ../nbs/80_real_checkpoint.ipynb #aef8e271
 def smoke_main(argv=None) -> dict:
-    "`python -m regen_nb.real_checkpoint smoke`: the speed check on a random 256 config-f generator (`--tiny`: a CPU-sized run)."
+    "`python -m regen_nb.real_checkpoint smoke`: the speed check on a random 256 config-f generator, every step's speed on stderr."
     p = argparse.ArgumentParser(prog='python -m regen_nb.real_checkpoint smoke')
     p.add_argument('--device', default=None); p.add_argument('--steps', type=int, default=200)
     p.add_argument('--amp', action='store_true', help='bfloat16 autocast'); p.add_argument('--compile', action='store_true')
@@ -202,14 +216,9 @@ def smoke_main(argv=None) -> dict:
     p.add_argument('--threads', type=int, default=None)
     args = p.parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
-    dev = get_device(args.device)
     t0 = time.perf_counter()
-    G = random_generator(256, device=dev)
-    settings = defaults_for(G)
-    if args.tiny: settings = tiny(settings)
-    res = speed_run(G, args.steps, settings, use_amp=args.amp, compile=args.compile)
+    res = bench_config_f(args.device, args.steps, args.amp, args.compile, tiny_run=args.tiny, verbose=True)
     res['wall_s'] = round(time.perf_counter() - t0, 1)
-    if dev.type == 'cuda': res['gpu'] = torch.cuda.get_device_name(dev)
     return res
 
 if __name__ == '__main__' and '__file__' in globals():
