@@ -308,13 +308,14 @@ def projector_parser() -> argparse.ArgumentParser:
     p.add_argument('--config', default='{}', help='more ProjectorConfig fields as JSON, e.g. \'{"lr": 5e-4}\'')
     p.add_argument('--resume', action='store_true'); p.add_argument('--checkpoint-every', type=int, default=250)
     p.add_argument('--export', default=None, metavar='FILE', help='save the trained projector here (rank 0)')
+    p.add_argument('--amp', action='store_true', help='bfloat16 autocast (regen_nb.real_checkpoint.amp)')
     p.add_argument('--device', default=None); p.add_argument('--threads', type=int, default=None)
     p.add_argument('--no-progress', action='store_true')
     return p
 
 def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
     "Train a projector for a generator under `torchrun`: every process trains its shards, rank 0 shows progress, checkpoints and exports."
-    from regen_nb.real_checkpoint import defaults_for
+    from regen_nb.real_checkpoint import amp, defaults_for
     args = projector_parser().parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
     ctx = ctx or init_distributed(args.device)
@@ -335,7 +336,8 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
         out.mkdir(parents=True, exist_ok=True); (out / 'shards.json').write_text(json.dumps({'shards': shards}))
     _announce(tr, ctx, str(latest_checkpoint(out)) if args.resume and tr.step else None)
     main = ctx.is_main
-    tr.fit(out if main else None, args.checkpoint_every, progress=main and not args.no_progress, plot_every=None, live=False)
+    with amp(ctx.device, args.amp):
+        tr.fit(out if main else None, args.checkpoint_every, progress=main and not args.no_progress, plot_every=None, live=False)
     summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world, 'shards': shards,
                'effective_batch': tr.config.batch_size}
     if main:

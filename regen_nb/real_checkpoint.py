@@ -86,10 +86,10 @@ def defaults_for(G: Generator) -> dict:
 
 # %% ../nbs/80_real_checkpoint.ipynb #df67d0a9
 def tiny(defaults: dict) -> dict:
-    "`defaults` shrunk to a smoke run: 2 projector steps on 1 sample, 2 rewrite steps; the same code paths."
-    return dict(defaults, projector=replace(defaults['projector'], steps=2, batch_size=1, scale_samples=2, base_channels=8,
+    "`defaults` shrunk to a smoke run: 1 projector step on 1 sample, 1 rewrite step; the same code paths."
+    return dict(defaults, projector=replace(defaults['projector'], steps=1, batch_size=1, scale_samples=2, base_channels=8,
                                             max_channels=16, n_blocks=1, disc_width=8),
-                rewrite=replace(defaults['rewrite'], steps=2))
+                rewrite=replace(defaults['rewrite'], steps=1))
 
 # %% ../nbs/80_real_checkpoint.ipynb #2497199b
 EYE_POSITIONS = ((0.375, 0.47), (0.625, 0.47))   # (x, y) of the eyes of an FFHQ-aligned face, as fractions of the image
@@ -145,6 +145,9 @@ def amp(device, enabled: bool = True):
 
 def compile_generator(G: Generator, **kwargs) -> Generator:
     "Compile each styled conv and toRGB of `G` in place (`torch.compile` options in `kwargs`); returns `G`."
+    import torch._dynamo
+    # every layer has its own shapes, and all of them share StyledConv.forward: allow a compiled version per layer
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * G.num_layers)
     for m in G.modules():
         if isinstance(m, (StyledConv, ToRGB)): m.compile(**kwargs)
     return G
