@@ -278,6 +278,8 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
     ctx = ctx or init_distributed(args.device)
     out, resuming = Path(args.out), args.resume is not None
     shards = _shards_file(out, args.shards, ctx.world, resuming)
+    local_shards(shards, ctx)
+    if not resuming: shard_size(args.batch, shards)          # bad splits fail before any work
     if resuming: tr = DistributedGANTrainer.load_checkpoint(args.resume or args.out, device=ctx.device)
     else: tr = DistributedGANTrainer(gan_config_from_args(args), device=ctx.device)
     tr.distribute(shards, ctx)
@@ -330,6 +332,7 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
     else:
         given = {'steps': args.steps, 'batch_size': args.batch_size, **json.loads(args.config)}
         cfg = ProjectorConfig(**{**defaults['projector'].__dict__, **{k: v for k, v in given.items() if v is not None}})
+        local_shards(shards, ctx); shard_size(cfg.batch_size, shards)      # bad splits fail before any work
         tr = DistributedProjectorTrainer(net, cfg, ctx.device)
     tr.distribute(shards, ctx)
     if ctx.is_main:
