@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from fastcore.basics import patch_to
 from .core import check_int, get_device
-from .decompose import decompose
+from .decompose import decompose, sample_z
 from .projector import ProjectorConfig, ProjectorTrainer, latest_checkpoint, save_projector, step_generator
 from .stylegan import load_generator
 from .toyfaces import toy_face_batch
@@ -24,7 +24,8 @@ from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_
 # %% auto #0
 __all__ = ['DistContext', 'init_distributed', 'local_shards', 'shard_size', 'shard_seed', 'seeded', 'all_mean', 'mean_logs',
            'ddp', 'grad_sync', 'accumulate_shards', 'DistributedGANTrainer', 'projector_shard_generator',
-           'DistributedProjectorTrainer', 'gan_main', 'projector_parser', 'projector_main', 'main']
+           'DistributedProjectorTrainer', 'item_block', 'item_latents', 'sharded_mean', 'gan_main', 'projector_parser',
+           'projector_main', 'main']
 
 # %% ../nbs/81_distributed.ipynb #143e6e92
 @dataclass
@@ -256,6 +257,25 @@ def save_checkpoint(self, folder, keep: int = 2):
     if getattr(self, 'ctx', DistContext()).is_main: return ProjectorTrainer.save_checkpoint(self, folder, keep)
 
 # %% ../nbs/81_distributed.ipynb #a7560a8a
+def item_block(n: int, ctx: DistContext) -> range:
+    "The items `0..n-1` this process evaluates: a contiguous block (block sizes differ by at most one)."
+    n = check_int('n', n, ctx.world)
+    return range(ctx.rank * n // ctx.world, (ctx.rank + 1) * n // ctx.world)
+
+def item_latents(G, items, seed: int) -> torch.Tensor:
+    "Latents of the items `items`, item `i` drawn from `seed + i` alone (so any block of items can be drawn anywhere)."
+    return torch.cat([sample_z(G, 1, seed + i) for i in items])
+
+def sharded_mean(per_item, n: int, ctx: DistContext) -> dict[str, float]:
+    "Means over items `0..n-1` of `per_item(items) -> {name: one value per item}`, each process computing its `item_block`."
+    vals = per_item(item_block(n, ctx))
+    names = sorted(vals)
+    sums = torch.stack([vals[k].detach().double().sum().cpu() for k in names])
+    if ctx.distributed:
+        sums = sums.to(ctx.device); dist.all_reduce(sums); sums = sums.cpu()
+    return {k: (s / n).item() for k, s in zip(names, sums)}
+
+# %% ../nbs/81_distributed.ipynb #5712c7e3
 def _announce(tr, ctx: DistContext, resumed: str | None):
     if not ctx.is_main: return
     if resumed: print(f"resumed {resumed} at step {tr.step}", flush=True)
@@ -297,7 +317,7 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
         print(json.dumps(summary), flush=True)
     return summary
 
-# %% ../nbs/81_distributed.ipynb #23c271c9
+# %% ../nbs/81_distributed.ipynb #152add7f
 def projector_parser() -> argparse.ArgumentParser:
     "The arguments of `python -m regen_nb.distributed projector`."
     d = ProjectorConfig()
@@ -350,7 +370,7 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
         print(json.dumps(summary), flush=True)
     return summary
 
-# %% ../nbs/81_distributed.ipynb #614290b8
+# %% ../nbs/81_distributed.ipynb #155eeffc
 def main(argv=None) -> dict:
     "`python -m regen_nb.distributed gan|projector ...` (under `torchrun` or alone)."
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -1,5 +1,6 @@
 """Two gloo processes under torchrun train the same as one process running the same shards (tolerance: 1e-5 absolute on
-every weight, from the order of floating-point sums in the all-reduce), for the GAN (with a resume in between) and the projector."""
+every weight, from the order of floating-point sums in the all-reduce), for the GAN (with a resume in between) and the projector;
+and a mean over held-out items sharded over them equals the one-process mean (tolerance 1e-6)."""
 import json, os, subprocess, sys
 from pathlib import Path
 
@@ -21,10 +22,10 @@ PROJ_ARGS = ['--batch-size', '4', '--device', 'cpu', '--no-progress',
              '--config', json.dumps(dict(scale_samples=8, base_channels=8, max_channels=16, n_blocks=1, disc_width=8))]
 
 
-def torchrun(args, tmp):
-    "Run `python -m regen_nb.distributed ARGS` in 2 gloo processes on the CPU; return its output."
+def torchrun(args, tmp, target=('-m', 'regen_nb.distributed')):
+    "Run `python -m regen_nb.distributed ARGS` (or another `target`) in 2 gloo processes on the CPU; return its output."
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '-m', 'regen_nb.distributed', *args]
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', *target, *args]
     r = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r.stdout
@@ -69,3 +70,29 @@ def test_projector_two_processes_equal_one(tmp_path):
     assert d < TOL
     assert B2.metadata['training']['distributed'] == {'processes': 2, 'shards': 2}
     assert B1.metadata['training']['steps'] == B2.metadata['training']['steps'] == 3
+
+
+EVAL_SCRIPT = """
+import json, torch, torch.distributed as dist
+from regen_nb.distributed import init_distributed, item_latents, sharded_mean
+from regen_nb.stylegan import Generator
+from regen_nb.train_gan import preset_channels
+torch.set_num_threads(1)
+ctx = init_distributed('cpu')
+torch.manual_seed(0); G = Generator(16, 32, 2, channels=preset_channels('tiny', 16)).eval()
+with torch.no_grad():
+    m = sharded_mean(lambda items: {'mean': G([item_latents(G, items, 100)], noise='fixed')[0].mean((1, 2, 3))}, 7, ctx)
+if ctx.is_main: print('RESULT', json.dumps(m))
+dist.destroy_process_group()
+"""
+
+
+def test_sharded_mean_two_processes_equal_one(tmp_path):
+    from regen_nb.distributed import DistContext, item_latents, sharded_mean
+    script = tmp_path / 'evaluate.py'; script.write_text(EVAL_SCRIPT)
+    out = torchrun([], tmp_path, target=(str(script),))
+    two = json.loads(next(l for l in out.splitlines() if l.startswith('RESULT'))[len('RESULT'):])
+    torch.manual_seed(0); G = Generator(16, 32, 2, channels=preset_channels('tiny', 16)).eval()
+    with torch.no_grad():
+        one = sharded_mean(lambda items: {'mean': G([item_latents(G, items, 100)], noise='fixed')[0].mean((1, 2, 3))}, 7, DistContext())
+    assert abs(one['mean'] - two['mean']) < 1e-6, (one, two)
