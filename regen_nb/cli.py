@@ -117,10 +117,14 @@ def run_bench(args) -> dict:
         n, t0 = 500, time.perf_counter()
         for s in range(n): toy_face(s)
         return {'faces_per_s': round(n / (time.perf_counter() - t0), 1), 'size': 64}
+    if args.what == 'config-f':
+        from regen_nb.real_checkpoint import bench_config_f
+        return bench_config_f(device=args.device, steps=getattr(args, 'steps', None), use_amp=getattr(args, 'amp', False),
+                              compile=getattr(args, 'compile', False))
     raise ValueError(f"what={args.what!r} is not allowed; choose one of {BENCHMARKS}")
 
 # %% ../nbs/90_cli.ipynb #19fdce50
-BENCHMARKS = ('generator', 'projector', 'rewrite', 'invert', 'toyfaces')
+BENCHMARKS = ('generator', 'projector', 'rewrite', 'invert', 'toyfaces', 'config-f')
 
 # %% ../nbs/90_cli.ipynb #f966225f
 class UsageError(ValueError):
@@ -193,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--device', default=None); s.add_argument('--overwrite', action='store_true', help='replace an existing --output')
     b = sub.add_parser('bench', help='benchmarks; print JSON')
     b.add_argument('what', choices=BENCHMARKS); b.add_argument('--device', default=None)
+    b.add_argument('--steps', type=int, default=None, help='config-f: steps of each phase')
+    b.add_argument('--amp', action='store_true', help='config-f: bfloat16 autocast')
+    b.add_argument('--compile', action='store_true', help='config-f: torch.compile the styled convs')
     sub.add_parser('train-gan', help='train a StyleGAN2 on toy faces (see regen_nb train-gan --help)', add_help=False)
     sub.add_parser('invert', help='invert an image into the generator (see regen_nb invert --help)', add_help=False)
     sub.add_parser('train-encoder', help='train the in-domain encoder (see regen_nb train-encoder --help)', add_help=False)

@@ -244,19 +244,22 @@ class ProjectorTrainer:
 
     def __repr__(self): return f"ProjectorTrainer(step={self.step}/{self.config.steps}, memory={list(self.net.layer_names)})"
 
-# %% ../nbs/20_projector.ipynb #4b895318
+# %% ../nbs/20_projector.ipynb #9d4f2b61
 @patch
-def train_step(self: ProjectorTrainer) -> dict:
-    "One training step: generate, edit, project, the losses, Adam on B, then on D_f; returns the step's losses."
-    c, net = self.config, self.net
-    g = step_generator(c.seed, self.step)
-    st = generated_batch(net, c.batch_size, g)
-    n_edit = min(round(c.augment * c.batch_size), c.batch_size - 1)   # at least one clean image for D_f
+def step_batch(self: ProjectorTrainer, g: torch.Generator, n: int) -> tuple[SplitState, torch.Tensor, torch.Tensor, int]:
+    "`n` generated samples drawn from `g`, the first `n_edit` of them with a pasted blob: `(state, images, blobs, n_edit)`."
+    st = generated_batch(self.net, n, g)
+    n_edit = min(round(self.config.augment * n), n - 1)   # at least one clean image for D_f
     x, blobs = paste_augment(st.image, g, n_edit)
-    self.D.requires_grad_(False)
-    value = self.B(x)
-    logs = {'step': self.step}
-    loss = value.new_zeros(())
+    return st, x, blobs, n_edit
+
+@patch
+def projector_loss(self: ProjectorTrainer, st: SplitState, x: torch.Tensor, blobs: torch.Tensor, n_edit: int,
+                   B: nn.Module | None = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
+    "B's loss on one batch (`B`: `self.B` or a wrapper of it, e.g. DDP): `(loss, its parts, B(x))`; D_f is used, not trained."
+    c, net = self.config, self.net
+    value = (B or self.B)(x)
+    logs, loss = {}, value.new_zeros(())
     if c.feature_weight:
         lf = feature_loss(value, st.value, self.value_scale, feature_keep_mask(blobs, value.shape[-1]))
         loss, logs['feature'] = loss + c.feature_weight * lf, lf.item()
@@ -266,10 +269,28 @@ def train_step(self: ProjectorTrainer) -> dict:
     if c.adversarial_weight:
         la = g_nonsaturating_loss(self.D(value[n_edit:]))
         loss, logs['adversarial'] = loss + c.adversarial_weight * la, la.item()
+    return loss, logs, value
+
+@patch
+def discriminator_loss(self: ProjectorTrainer, real: torch.Tensor, value: torch.Tensor, n_edit: int,
+                       D: nn.Module | None = None) -> torch.Tensor:
+    "D_f's loss: the generator's values `real` against B's (detached) values of the clean images, `value[n_edit:]`."
+    D = D or self.D
+    return d_logistic_loss(D(real), D(value[n_edit:].detach()))
+
+# %% ../nbs/20_projector.ipynb #4b895318
+@patch
+def train_step(self: ProjectorTrainer) -> dict:
+    "One training step: generate, edit, project, the losses, Adam on B, then on D_f; returns the step's losses."
+    c = self.config
+    st, x, blobs, n_edit = self.step_batch(step_generator(c.seed, self.step), c.batch_size)
+    self.D.requires_grad_(False)
+    loss, parts, value = self.projector_loss(st, x, blobs, n_edit)
+    logs = {'step': self.step, **parts}
     self.opt_b.zero_grad(set_to_none=True); loss.backward(); self.opt_b.step()
     if c.adversarial_weight:
         self.D.requires_grad_(True)
-        ld = d_logistic_loss(self.D(st.value), self.D(value[n_edit:].detach()))
+        ld = self.discriminator_loss(st.value, value, n_edit)
         self.opt_d.zero_grad(set_to_none=True); ld.backward(); self.opt_d.step()
         logs['discriminator'] = ld.item()
     logs['total'] = loss.item()

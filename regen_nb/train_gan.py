@@ -24,7 +24,7 @@ __all__ = ['CHANNEL_PRESETS', 'HELD_OUT_SEED', 'FACE_PARTS', 'preset_channels', 
            'real_batch', 'd_logistic_loss', 'g_nonsaturating_loss', 'd_r1_loss', 'g_path_regularize', 'mixing_noise',
            'ema_beta', 'accumulate', 'requires_grad', 'rng_state', 'set_rng_state', 'GANTrainer', 'find_checkpoint',
            'smooth', 'training_figure', 'figure_png', 'LiveView', 'export_generator', 'train_gan_parser',
-           'train_gan_main', 'part_areas']
+           'gan_config_from_args', 'train_gan_main', 'part_areas']
 
 # %% ../nbs/03_train_gan.ipynb #d1db9043
 CHANNEL_PRESETS = {'tiny': (32, 8), 'toy': (128, 16), 'wide': (256, 32), 'full': None}
@@ -426,6 +426,14 @@ def train_gan_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-progress', action='store_true')
     return p
 
+# %% ../nbs/03_train_gan.ipynb #3b7e91c4
+def gan_config_from_args(args: argparse.Namespace) -> GANTrainConfig:
+    "The `GANTrainConfig` that parsed `train_gan_parser()` arguments describe (shared with `regen_nb.distributed`)."
+    return GANTrainConfig(size=args.size, channels=args.channels, style_dim=args.style_dim, n_mlp=args.n_mlp,
+                          batch=args.batch, lr=args.lr, r1=args.r1, path_regularize=args.path_regularize,
+                          mixing=args.mixing, ema_half_life=args.ema_half_life, amp=args.amp, seed=args.seed,
+                          data_offset=args.data_offset, noise=args.noise)
+
 # %% ../nbs/03_train_gan.ipynb #ed653724
 def train_gan_main(argv=None) -> dict:
     "Entry point of `regen_nb train-gan`: parse `argv`, train (or resume), optionally export; return a summary."
@@ -435,11 +443,7 @@ def train_gan_main(argv=None) -> dict:
         tr = GANTrainer.load_checkpoint(args.resume or args.out, device=args.device)
         print(f"resumed {find_checkpoint(args.resume or args.out)} at step {tr.step}", flush=True)
     else:
-        cfg = GANTrainConfig(size=args.size, channels=args.channels, style_dim=args.style_dim, n_mlp=args.n_mlp,
-                             batch=args.batch, lr=args.lr, r1=args.r1, path_regularize=args.path_regularize,
-                             mixing=args.mixing, ema_half_life=args.ema_half_life, amp=args.amp, seed=args.seed,
-                             data_offset=args.data_offset, noise=args.noise)
-        tr = GANTrainer(cfg, device=args.device)
+        tr = GANTrainer(gan_config_from_args(args), device=args.device)
     print(tr, flush=True)
     tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
            log_every=args.log_every, live=False, progress=not args.no_progress, keep=args.keep)
