@@ -4,6 +4,7 @@
 
 # %% ../nbs/95_course.ipynb #c0a1e004
 from __future__ import annotations
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Callable
 
@@ -61,6 +62,7 @@ def diagnose(out: torch.Tensor, expected: torch.Tensor, mistakes: dict[str, torc
     close = lambda a, b: a.shape == b.shape and torch.allclose(a.float(), b.float(), rtol=rtol, atol=atol)
     out = out.detach()
     if close(out, expected): return True
+    if not out.any(): wrong(f"`{name}` returned only zeros; expected {'%.4g' % expected.item() if expected.numel() == 1 else 'values such as ' + ', '.join('%.4g' % v for v in expected.flatten()[:3].tolist())}.")
     for msg, value in mistakes.items():
         if close(out, value.detach()): wrong(f"`{name}`: {msg}")
     if out.numel() == 1: wrong(f"`{name}` gave {out.item():.5g}, expected {expected.item():.5g}.")
@@ -69,9 +71,10 @@ def diagnose(out: torch.Tensor, expected: torch.Tensor, mistakes: dict[str, torc
           f"{(out.float() - expected.float()).abs().max().item():.3g}).")
 
 # %% ../nbs/95_course.ipynb #c0a1e00c
-def _big_table(size: int = 256) -> list[dict]:
-    "`layer_table` of a `size`×`size` generator that holds no weights (built on the meta device)."
-    with torch.device('meta'): return layer_table(Generator(size, 64, 1))
+@lru_cache(maxsize=None)
+def _big_table(size: int = 256) -> tuple[dict, ...]:
+    "`layer_table` of a `size`×`size` generator that holds no weights (built once, on the meta device)."
+    with torch.device('meta'): return tuple(layer_table(Generator(size, 64, 1)))
 
 def check_memory_layers(memory_layers: Callable, G: Generator | None = None) -> bool:
     "Check `memory_layers(table, resolution) -> list of names` on the toy generator and on a 256×256 one."
@@ -86,7 +89,8 @@ def check_memory_layers(memory_layers: Callable, G: Generator | None = None) -> 
         out, want = list(out), [r['name'] for r in table if r['resolution'] == res]
         if out == want: continue
         by_key = [r['name'] for r in table if r['key_shape'][1] == res]
-        hint = (f"you chose by the key's (input's) resolution; the memory is where the *value* lives: use row['resolution']." if out == by_key else
+        hint = ("no layer at all: return the names of the rows whose 'resolution' is the one asked for." if not out else
+                f"you chose by the key's (input's) resolution; the memory is where the *value* lives: use row['resolution']." if out == by_key else
                 f"the memory is every conv at that resolution (both convs of the block), not one." if len(out) < len(want) and set(out) <= set(want) else
                 f"the names are right but not in forward order (the order of the table)." if sorted(out) == sorted(want) else
                 f"that is the toy model's memory at 32×32 whatever the question: read the table and the resolution, do not hard-code names." if out == toy32 else
@@ -108,6 +112,7 @@ def check_semi_cycle(semi_cycle: Callable) -> bool:
     if same.abs() > 1e-4: wrong(f"`semi_cycle(x, x)` is {same.item():.4g}: an image reconstructed perfectly must cost 0 (is a term 1 + SSIM or SSIM instead of 1 − SSIM?).")
     recon = recon.requires_grad_()
     out = as_answer_tensor(answer(semi_cycle, recon, images), 'semi_cycle', scalar=True)
+    if out.detach() == 0: wrong("`semi_cycle` is 0 for a reconstruction that differs from the image: the loss must measure the difference.")
     if not out.requires_grad: wrong("`semi_cycle` returns a number that gradients cannot flow through: keep it a tensor (no `.item()`, `.detach()` or numpy).")
     l1, dssim = (recon - images).abs().mean(), 1 - ssim(recon, images).mean()
     diagnose(out, semi_cycle_loss(recon, images), {
@@ -139,7 +144,8 @@ def check_target_box(target_box: Callable) -> bool:
         if np.array_equal(out, want): continue
         ys, xs = np.nonzero(mask)
         short = np.zeros_like(mask); short[ys.min():ys.max(), xs.min():xs.max()] = True
-        hint = ("that is the mask itself: fill its whole bounding box." if np.array_equal(out, mask) else
+        hint = ("the box is empty: set True from the first to the last row and column that the mask covers." if not out.any() else
+                "that is the mask itself: fill its whole bounding box." if np.array_equal(out, mask) else
                 "the box misses the last row and column: slices end one past the last index (max() + 1)." if np.array_equal(out, short) else
                 "the box covers only part of the mask: take the extent of all its pixels (both eyes)." if (out & want).sum() < want.sum() and not (out & ~want).any() else
                 "the box spills outside the mask's extent." if (out & ~want).any() and (out & want).sum() == want.sum() else
