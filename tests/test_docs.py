@@ -28,3 +28,11 @@ def test_broken_links_are_found(tmp_path):
     (tmp_path / 'images').mkdir(); (tmp_path / 'images' / 'a.png').write_bytes(b'')
     (tmp_path / 'p.html').write_text('<img src="images/a.png"><img src="images/b.png"><a href="#x">x</a><a href="q.html">q</a>')
     assert build_docs.broken_links(tmp_path) == ['p.html: images/b.png', 'p.html: q.html']
+
+
+def test_readme_links_to_the_site():
+    from configparser import ConfigParser
+    cfg = ConfigParser(); cfg.read(ROOT / 'settings.ini')
+    site = cfg['DEFAULT']['doc_host'] + cfg['DEFAULT']['doc_baseurl'] + '/'
+    readme = (ROOT / 'README.md').read_text()
+    assert f'<{site}>' in readme and f'({site}course.html)' in readme, f'README.md should link to the docs site {site}'
