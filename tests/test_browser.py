@@ -1,9 +1,10 @@
-"""The studio in a real browser: JupyterLab 4 on localhost, headless Chromium driven by Playwright.
+"""The studio in a real browser: JupyterLab 4 and Jupyter Notebook 7 on localhost, headless Chromium driven by Playwright.
 
 Paints a stroke with the mouse on a target face and on the source, presses Rewrite (2 steps) and then asks the
-kernel itself whether the masks and the rewritten preview changed. Needs `jupyterlab`, `playwright` (the Python
-package; its own browser download is not used) and a `chromium` binary (Debian: `apt-get install chromium`); the
-test is skipped, saying which is missing, when one is not installed. Set `REGEN_NB_SCREENSHOT=path.png` to keep
+kernel itself whether the masks and the rewritten preview changed, once in each front end. Needs `jupyterlab` and
+`notebook` (tests/browser-requirements.txt), `playwright` (the Python package; its own browser download is not
+used) and a `chromium` binary (Debian: `apt-get install chromium`); a test is skipped, saying which is missing,
+when one is not installed. Set `REGEN_NB_SCREENSHOT=path.png` to keep
 a screenshot of the studio (the README's `images/studio.png` is made that way).
 """
 import importlib.util
@@ -23,9 +24,12 @@ import pytest
 CHROMIUM = next((p for p in map(shutil.which, ('chromium', 'chromium-browser', 'google-chrome')) if p), None)
 MISSING = [name for name, ok in [('chromium (apt-get install chromium)', CHROMIUM),
                                  ('playwright (pip install playwright)', importlib.util.find_spec('playwright')),
-                                 ('jupyterlab (pip install jupyterlab)', importlib.util.find_spec('jupyterlab')),
                                  ('ipykernel', importlib.util.find_spec('ipykernel'))] if not ok]
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"browser test needs: {', '.join(MISSING)}")
+# the front ends: the package each needs, the command that serves it, the address that opens a notebook in it
+APPS = {'lab': ('jupyterlab', ['lab', '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+                '/lab/tree/{nb}?reset&token={token}'),
+        'notebook': ('notebook', ['notebook'], '/notebooks/{nb}?token={token}')}
 
 SETUP = """\
 import torch
@@ -69,9 +73,12 @@ def _write_notebook(path: Path):
     nbformat.write(nb, path)
 
 
-@pytest.fixture
-def lab(tmp_path):
-    "A JupyterLab server on a free localhost port, in `tmp_path`, with the studio notebook; yields (url, token, runtime dir)."
+@pytest.fixture(params=list(APPS))
+def lab(request, tmp_path):
+    "A JupyterLab 4 or Notebook 7 server on a free localhost port, in `tmp_path`, with the studio notebook; yields (url, token, runtime dir, app)."
+    app = request.param
+    package, command, _ = APPS[app]
+    if not importlib.util.find_spec(package): pytest.skip(f'{app} needs {package} (pip install -r tests/browser-requirements.txt)')
     work, runtime, settings = tmp_path / 'work', tmp_path / 'runtime', tmp_path / 'settings'
     work.mkdir(); runtime.mkdir()
     notification = settings / '@jupyterlab' / 'apputils-extension' / 'notification.jupyterlab-settings'
@@ -85,10 +92,9 @@ def lab(tmp_path):
     env.pop('IN_TEST', None)
     log = open(tmp_path / 'lab.log', 'wb')
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
+        [sys.executable, '-m', 'jupyter', *command, '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
          f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}',
-         f'--ServerApp.root_dir={work}', '--LabApp.news_url=None',
-         '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate'],
+         f'--ServerApp.root_dir={work}'],
         cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     try:
@@ -98,9 +104,9 @@ def lab(tmp_path):
                 urllib.request.urlopen(f'{url}/api/status?token={token}', timeout=2)
                 break
             except OSError: time.sleep(0.5)
-        else: pytest.fail('JupyterLab did not start in 60 s:\n' + (tmp_path / 'lab.log').read_text()[-3000:])
-        if proc.poll() is not None: pytest.fail('JupyterLab exited:\n' + (tmp_path / 'lab.log').read_text()[-3000:])
-        yield url, token, runtime
+        else: pytest.fail(f'{app} did not start in 60 s:\n' + (tmp_path / 'lab.log').read_text()[-3000:])
+        if proc.poll() is not None: pytest.fail(f'{app} exited:\n' + (tmp_path / 'lab.log').read_text()[-3000:])
+        yield url, token, runtime, app
     finally:
         try: urllib.request.urlopen(urllib.request.Request(f'{url}/api/shutdown?token={token}', method='POST'), timeout=5)
         except OSError: pass
@@ -168,7 +174,7 @@ def _screenshot_rule(page, studio, steps: int):
 
 def test_studio_in_browser(lab, tmp_path):
     from playwright.sync_api import sync_playwright
-    url, token, runtime = lab
+    url, token, runtime, app = lab
     console = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
@@ -176,7 +182,7 @@ def test_studio_in_browser(lab, tmp_path):
             # tall enough that the whole studio is on screen: the mouse can only paint what it can reach
             page = browser.new_page(viewport={'width': 1900, 'height': 3000})
             page.on('console', lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None)
-            page.goto(f'{url}/lab/tree/studio.ipynb?reset&token={token}', timeout=120_000)
+            page.goto(url + APPS[app][2].format(nb='studio.ipynb', token=token), timeout=120_000)
             cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
             cell.wait_for(timeout=120_000)
             _wait_kernel_idle(url, token)
@@ -215,7 +221,7 @@ def test_studio_in_browser(lab, tmp_path):
             assert res['preview_change'] > 0, res                            # the rewritten generator's faces differ
             assert res['view'] == 'after' and res['preview_is_after'], res     # and the preview shows them
 
-            if os.environ.get('REGEN_NB_SCREENSHOT'):
+            if os.environ.get('REGEN_NB_SCREENSHOT') and app == 'lab':
                 _screenshot_rule(page, studio, int(os.environ.get('REGEN_NB_SCREENSHOT_STEPS', '600')))
                 box = studio.bounding_box()
                 page.screenshot(path=str(tmp_path / 'studio.png'),
