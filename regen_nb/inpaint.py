@@ -25,11 +25,11 @@ from .parts import auto_mask
 from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, toy_face_batch
 
 # %% auto #0
-__all__ = ['HOLE_PARTS', 'INPAINT_PROJECTOR', 'INPAINT_RULES', 'stroke_mask', 'part_hole', 'training_holes', 'GatedConv',
-           'ConvAct', 'InpaintNet', 'training_batch', 'inpaint_loss', 'train_inpaint', 'toy_inpaint_path',
-           'save_inpainter', 'load_inpainter', 'hole_inputs', 'with_holes', 'inpaint_psnr',
-           'toy_inpaint_projector_path', 'clown_nose', 'clown_nose_rule', 'inpaint_rule', 'rewrite_inpainter',
-           'fill_change_psnr']
+__all__ = ['HOLE_PARTS', 'INPAINT_PROJECTOR', 'INPAINT_RULES', 'INPAINT_REWRITE', 'stroke_mask', 'part_hole', 'training_holes',
+           'GatedConv', 'ConvAct', 'InpaintNet', 'training_batch', 'inpaint_loss', 'train_checkpointed',
+           'train_inpaint', 'toy_inpaint_path', 'save_small_net', 'load_small_net', 'load_inpainter', 'hole_inputs',
+           'with_holes', 'inpaint_psnr', 'toy_inpaint_projector_path', 'clown_nose', 'clown_nose_rule', 'inpaint_rule',
+           'rewrite_inpainter', 'fill_change_psnr']
 
 # %% ../nbs/70_inpaint.ipynb #7bba9a63
 def stroke_mask(size: int, generator: torch.Generator, n_strokes: tuple[int, int] = (1, 4), width: tuple[int, int] = (3, 8)) -> np.ndarray:
@@ -81,10 +81,10 @@ class GatedConv(nn.Module):
         return F.elu(f) * torch.sigmoid(g)
 
 class ConvAct(nn.Module):
-    "A plain 3×3 convolution and ELU (the decoder's layers)."
-    def __init__(self, cin: int, cout: int):
+    "A plain 3×3 convolution (of `stride`) and ELU (the decoder's layers)."
+    def __init__(self, cin: int, cout: int, stride: int = 1):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, 1, 1)
+        self.conv = nn.Conv2d(cin, cout, 3, stride, 1)
     def forward(self, x: torch.Tensor) -> torch.Tensor: return F.elu(self.conv(x))
 
 # %% ../nbs/70_inpaint.ipynb #d0c72684
@@ -127,13 +127,12 @@ def inpaint_loss(out: torch.Tensor, faces: torch.Tensor, holes: torch.Tensor, ho
     "L1 to the true faces inside the holes (times `hole_weight`), per hole pixel."
     return hole_weight * ((out - faces).abs() * holes).sum() / (3 * holes.sum()).clamp_min(1)
 
-# %% ../nbs/70_inpaint.ipynb #15d683d5
-def train_inpaint(folder, steps: int = 6000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0, ch: int = 16,
-                  checkpoint_every: int = 200, log=print) -> InpaintNet:
-    "Train an `InpaintNet` with checkpoints in `folder` (`checkpoint.pt`); resumes exactly from the last one."
+# %% ../nbs/70_inpaint.ipynb #46b107ff
+def train_checkpointed(net: nn.Module, step_loss, folder, steps: int, lr: float = 2e-3, checkpoint_every: int = 200, log=print,
+                       until: int | None = None) -> nn.Module:
+    "Adam (cosine decay over `steps`) on `step_loss(net, step)`, checkpointing to `folder/checkpoint.pt` and resuming exactly from it; `until`: stop (and checkpoint) there."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    net = InpaintNet(ch); opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.99))
+    opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.99))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, 0.5 * (1 + math.cos(math.pi * s / steps)) + 0.05))
     ckpt, start, history = folder / 'checkpoint.pt', 0, []
     if ckpt.exists():
@@ -142,43 +141,56 @@ def train_inpaint(folder, steps: int = 6000, batch_size: int = 16, lr: float = 2
         start, history = state['step'], state['history']
         log(f'resumed at step {start}')
     t0 = time.perf_counter()
-    for step in range(start, steps):
-        faces, holes = training_batch(step, batch_size, seed)
-        loss = inpaint_loss(net(faces, holes), faces, holes)
+    end = min(check_int('steps', steps, 1), steps if until is None else check_int('until', until, 1))
+    for step in range(start, end):
+        loss = step_loss(net, step)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         history.append(loss.item())
-        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+        if (step + 1) % checkpoint_every == 0 or step + 1 == end:
             state = dict(net=net.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step + 1, history=history)
             atomic_write(ckpt, lambda p: torch.save(state, p), overwrite=True)
             log(f'step {step + 1}/{steps} loss {np.mean(history[-checkpoint_every:]):.4f} ({time.perf_counter() - t0:.0f} s)')
     return net.eval()
 
-# %% ../nbs/70_inpaint.ipynb #a2e38d8b
+def train_inpaint(folder, steps: int = 3000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0, ch: int = 16,
+                  checkpoint_every: int = 200, log=print, until: int | None = None) -> InpaintNet:
+    "Train an `InpaintNet` with checkpoints in `folder` (`checkpoint.pt`); resumes exactly from the last one."
+    def step_loss(net, step):
+        faces, holes = training_batch(step, batch_size, seed)
+        return inpaint_loss(net(faces, holes), faces, holes)
+    torch.manual_seed(seed)
+    return train_checkpointed(InpaintNet(ch), step_loss, folder, steps, lr, checkpoint_every, log, until)
+
+# %% ../nbs/70_inpaint.ipynb #73ecc8dc
 def toy_inpaint_path() -> Path:
     "Where the shipped inpainting network lives inside the package."
     from importlib import resources
     return Path(str(resources.files('regen_nb') / 'assets' / 'toy_inpaint.safetensors'))
 
-def save_inpainter(net: InpaintNet, path, overwrite: bool = False, metadata: dict | None = None) -> Path:
-    "Write `net`'s weights (and its width, `metadata`) to the safetensors file `path` atomically."
+def save_small_net(net: nn.Module, path, overwrite: bool = False, metadata: dict | None = None) -> Path:
+    "Write `net`'s weights, class name, width `net.ch` and `metadata` to the safetensors file `path` atomically."
     from safetensors.torch import save_file
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
-    meta = {'regen_nb': json.dumps({'format': 'regen_nb.inpaint', 'ch': net.ch, 'metadata': metadata or {}})}
+    meta = {'regen_nb': json.dumps({'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch, 'metadata': metadata or {}})}
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta), overwrite)
 
-def load_inpainter(path=None, holes: str = 'eyes', device=None) -> InpaintNet:
-    "The shipped inpainting network (or the one saved at `path`), in eval mode, naming samples with `holes` holes."
+def load_small_net(cls: type, path) -> nn.Module:
+    "A `cls` network (eval mode, no gradients) from the file `save_small_net` wrote at `path`; its `metadata` attached."
     from safetensors import safe_open
-    path = Path(toy_inpaint_path() if path is None else path)
-    if not path.is_file(): raise FileNotFoundError(f"no inpainting network at {path}: train one with train_inpaint and save_inpainter")
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {cls.__name__} at {path}: train one and save it with save_small_net")
     with safe_open(str(path), framework='pt') as f:
         header = json.loads((f.metadata() or {}).get('regen_nb', '{}'))
-        if header.get('format') != 'regen_nb.inpaint': raise ValueError(f"{path} is not a regen_nb inpainting network")
-        net = InpaintNet(header['ch']); net.load_state_dict({k: f.get_tensor(k) for k in f.keys()})
+        if header.get('format') != f'regen_nb.{cls.__name__}': raise ValueError(f"{path} holds no {cls.__name__} (format {header.get('format')!r})")
+        net = cls(header['ch']); net.load_state_dict({k: f.get_tensor(k) for k in f.keys()})
     net.metadata = header.get('metadata', {})
-    return with_holes(net, holes).to(get_device(device)).eval().requires_grad_(False)
+    return net.eval().requires_grad_(False)
 
-# %% ../nbs/70_inpaint.ipynb #fab7fb4a
+def load_inpainter(path=None, holes: str = 'eyes', device=None) -> InpaintNet:
+    "The shipped inpainting network (or the one saved at `path`) whose samples have `holes` holes (see `with_holes`)."
+    return with_holes(load_small_net(InpaintNet, toy_inpaint_path() if path is None else path), holes).to(get_device(device))
+
+# %% ../nbs/70_inpaint.ipynb #9b02ec6b
 @torch.no_grad()
 def hole_inputs(seeds: Sequence[int], holes: str = 'eyes', size: int = 64, grow: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     "Toy faces `seeds` (N×3×H×W) and their holes (N×1×H×W): over the part (group) `holes`, or training's mix (`'train'`, from each seed)."
@@ -198,7 +210,7 @@ def with_holes(net: InpaintNet, holes: str) -> InpaintNet:
     out = copy.deepcopy(net); out.holes = holes
     return out
 
-# %% ../nbs/70_inpaint.ipynb #973a1f7e
+# %% ../nbs/70_inpaint.ipynb #d406adc1
 @torch.no_grad()
 def inpaint_psnr(net: InpaintNet, holes: str, n: int = 200, seed: int = HELDOUT_SEED, batch_size: int = 100) -> float:
     "Mean PSNR (dB) inside the hole of `net`'s fill against the true face, on `n` faces from `seed` with `holes` holes."
@@ -208,14 +220,14 @@ def inpaint_psnr(net: InpaintNet, holes: str, n: int = 200, seed: int = HELDOUT_
         vals.append(psnr(net(faces, m), faces, m[:, 0] > 0.5))
     return float(torch.cat(vals).mean())
 
-# %% ../nbs/70_inpaint.ipynb #de0205ea
+# %% ../nbs/70_inpaint.ipynb #117e558b
 def toy_inpaint_projector_path() -> Path:
     "Where the shipped projector of the inpainting network's memory lives."
     return toy_inpaint_path().with_name('toy_inpaint_projector.safetensors')
 
-INPAINT_PROJECTOR = dict(steps=1500, batch_size=8, base_channels=16, max_channels=32, disc_width=32, scale_samples=64)
+INPAINT_PROJECTOR = dict(steps=300, batch_size=8, base_channels=16, max_channels=32, disc_width=32, scale_samples=64)
 
-# %% ../nbs/70_inpaint.ipynb #9e17022a
+# %% ../nbs/70_inpaint.ipynb #b77b76a3
 def clown_nose(size: int = 64) -> tuple[Image.Image, np.ndarray]:
     "A clown nose (a red ball with a highlight, drawn procedurally) as `(RGB image on white, bool mask)`, `size`×`size`."
     s = check_int('size', size, 8, 4096) * 4
@@ -239,7 +251,9 @@ def inpaint_rule(name: str, net: InpaintNet, seeds: Sequence[int] = EXAMPLE_SEED
     split = decompose(with_holes(net, holes))
     return clown_nose_rule(split, seeds) if holes == 'nose' else example_rule(name, split, seeds)
 
-# %% ../nbs/70_inpaint.ipynb #e44403bf
+# %% ../nbs/70_inpaint.ipynb #151f8230
+INPAINT_REWRITE = dict(rank=4)   # a rank-4 key subspace per rule: other holes keep their fills (measured below)
+
 def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequence[int] = EXAMPLE_SEEDS, **config) -> InpaintNet:
     "A copy of `net` rewritten with the example rule `name` (`INPAINT_RULES`); `config`: `RewriteConfig` fields."
     from regen_nb.rewrite import rewrite
@@ -247,9 +261,9 @@ def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequenc
     holes = INPAINT_RULES[check_choice('name', name, INPAINT_RULES)]
     net = with_holes(net, holes)
     B = load_projector(toy_inpaint_projector_path(), net=decompose(net)) if projector is None else projector
-    return rewrite(net, inpaint_rule(name, net, seeds), B, **config)
+    return rewrite(net, inpaint_rule(name, net, seeds), B, **{**INPAINT_REWRITE, **config})
 
-# %% ../nbs/70_inpaint.ipynb #99485707
+# %% ../nbs/70_inpaint.ipynb #09d4bd0e
 @torch.no_grad()
 def fill_change_psnr(net: InpaintNet, net2: InpaintNet, holes: str, n: int = 500, seed: int = OOD_SEED, batch_size: int = 100) -> float:
     "Mean PSNR (dB) inside the holes over `holes` between the fills of `net` and `net2` on `n` faces from `seed` (high: unchanged)."
