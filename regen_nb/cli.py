@@ -12,8 +12,9 @@ import torch
 from .core import atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'toy_faces_figure', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'sample_grid', 'run_sample',
-           'run_bench', 'UsageError', 'check_args', 'build_parser', 'run', 'main']
+__all__ = ['MODELS', 'BENCHMARKS', 'toy_faces_figure', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'model_rule',
+           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_parser',
+           'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
 def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
@@ -64,6 +65,7 @@ def run_rewrite(args) -> dict:
     from regen_nb.stylegan import load_generator, save_generator
     from regen_nb.rule import Rule
     out = Path(args.output)
+    if getattr(args, 'model', 'generator') != 'generator': return run_rewrite_model(args)
     gen_path = out / 'generator.safetensors'
     if gen_path.exists() and not args.overwrite: raise FileExistsError(f"{gen_path} exists; pass --overwrite to replace it")
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
@@ -72,6 +74,46 @@ def run_rewrite(args) -> dict:
     res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True, **kw)
     save_generator(res['G2'], gen_path, metadata={'metrics': res['metrics']}, overwrite=args.overwrite)
     return dict(generator=str(gen_path), before_after=res['before_after'], metrics=res['metrics_json'])
+
+# %% ../nbs/90_cli.ipynb #c3d8e5f1
+MODELS = ('generator', 'inpaint', 'translate')
+
+def _slug(name: str) -> str: return name.replace(' → ', '_to_').replace(' ', '_').replace('(', '').replace(')', '')
+
+def model_rule(model: str, rule: str, holes: str | None = None, device=None):
+    "The shipped `model` ('inpaint' or 'translate'), the rule `rule` (a rule folder or an example name), its projector and rewrite settings."
+    from regen_nb.decompose import decompose
+    from regen_nb.projector import load_projector
+    from regen_nb.rule import EXAMPLE_RULES, Rule, example_rule
+    if model == 'inpaint':
+        from regen_nb.inpaint import INPAINT_REWRITE, INPAINT_RULES, inpaint_rule, load_inpainter, toy_inpaint_projector_path
+        names, proj, settings = INPAINT_RULES, toy_inpaint_projector_path(), INPAINT_REWRITE
+    else:
+        from regen_nb.translate import load_translator, toy_translator_projector_path
+        names, proj, settings = EXAMPLE_RULES, toy_translator_projector_path(), {}
+    name = next((n for n in names if rule in (n, _slug(n))), None)
+    if name is None and not Path(rule).is_dir():
+        raise ValueError(f"rule {rule!r} is neither a rule folder nor an example rule of --model {model} ({[_slug(n) for n in names]})")
+    if model == 'inpaint':
+        net = load_inpainter(holes=holes or (INPAINT_RULES[name] if name else 'eyes'), device=device)
+        rule = inpaint_rule(name, net) if name else Rule.load(rule)
+    else:
+        net = load_translator(device=device)
+        rule = example_rule(name, decompose(net)) if name else Rule.load(rule)
+    return net, rule, load_projector(proj, net=decompose(net)), settings
+
+def run_rewrite_model(args) -> dict:
+    "`regen_nb rewrite --model inpaint|translate`: rewrite the shipped model with `args.rule`; write model, grid and metrics to `args.output`."
+    from regen_nb.inpaint import save_small_net
+    out = Path(args.output)
+    path = out / 'model.safetensors'
+    if path.exists() and not args.overwrite: raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
+    net, rule, B, settings = model_rule(args.model, args.rule, args.holes, args.device)
+    kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
+    res = rewrite_and_report(net, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True,
+                             projector=B, **{**settings, **kw})
+    save_small_net(res['G2'], path, metadata={'metrics': res['metrics']}, overwrite=args.overwrite)
+    return dict(model=str(path), before_after=res['before_after'], metrics=res['metrics_json'])
 
 # %% ../nbs/90_cli.ipynb #ef5e70e7
 @torch.no_grad()
@@ -190,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--q', type=float, default=None); w.add_argument('--lr', type=float, default=None)
     w.add_argument('--n-eval', type=int, default=200); w.add_argument('--overwrite', action='store_true')
     w.add_argument('--device', default=None)
+    w.add_argument('--model', default='generator', choices=MODELS,
+                   help="the shipped model to rewrite: the toy generator, the inpainting network or the translator")
+    w.add_argument('--holes', default=None, help="inpaint: the part whose holes the rule fills (default: the rule's)")
     s = sub.add_parser('sample', help='a grid of samples from a generator')
     s.add_argument('generator', help="'toy' for the shipped generator, or a checkpoint path")
     s.add_argument('-n', type=int, default=64); s.add_argument('-o', '--output', default='samples.png')

@@ -15,12 +15,58 @@ from torch import nn
 
 from .core import check_choice, check_int
 from .stylegan import Generator
-from .toyfaces import PART_GROUPS, PART_NAMES
+from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES
 
 # %% auto #0
-__all__ = ['DEFAULT_MEMORY_RESOLUTION', 'conv_layer_names', 'layer_table', 'memory_indices', 'styles_of', 'noise_maps',
+__all__ = ['DEFAULT_MEMORY_RESOLUTION', 'Split', 'conv_layer_names', 'layer_table', 'memory_indices', 'styles_of', 'noise_maps',
            'SplitState', 'forward_steps', 'run_steps', 'SplitGenerator', 'sample_z', 'default_memory', 'decompose',
-           'layer_values', 'pca_colors', 'kmeans', 'feature_clusters', 'cluster_part_iou']
+           'ModelState', 'SplitModel', 'layer_values', 'pca_colors', 'kmeans', 'feature_clusters', 'cluster_part_iou']
+
+# %% ../nbs/10_decompose.ipynb #d6e200ba
+class Split(nn.Module):
+    "A model cut into G1 (input → key), memory (key → value) and G3 (value → image); see the table above for its members."
+    layer_names: tuple[str, ...]
+    key_shape: tuple[int, int, int]
+    value_shape: tuple[int, int, int]
+
+    def _missing(self, name: str): raise NotImplementedError(f"{type(self).__name__} does not implement Split.{name}")
+    model = property(lambda self: self._missing('model'), doc="The split model (its modules are used, not copied).")
+    size = property(lambda self: self._missing('size'), doc="Side of the square images the model makes.")
+    all_layer_names = property(lambda self: self._missing('all_layer_names'), doc="Every module name that a memory of this model may use.")
+    memory_layers = property(lambda self: self._missing('memory_layers'), doc="The memory's modules, in order.")
+    def encode(self, inputs, render: bool = True): "G1 (and with `render` the memory and G3) on a batch of inputs: a state."; self._missing('encode')
+    def memory(self, key: torch.Tensor, st): "The memory on `key` (N×key_shape) for the samples of `st`: the value."; self._missing('memory')
+    def render(self, value: torch.Tensor, st) -> torch.Tensor: "G3: the images (N×3×size×size) made from `value` for the samples of `st`."; self._missing('render')
+    def seed_state(self, seeds: Sequence[int]): "The rendered state of the samples named by `seeds` (one sample each)."; self._missing('seed_state')
+    def sample(self, n: int, seed: int = 0): "The rendered state of `n` samples numbered from `seed`."; self._missing('sample')
+    def random_state(self, n: int, generator: torch.Generator): "The rendered state of `n` random samples drawn from `generator` (no gradients)."; self._missing('random_state')
+    def sample_images(self, n: int, seed: int = 0, batch_size: int = 100) -> torch.Tensor: "The images of `sample(n, seed)`, in batches, without gradients."; self._missing('sample_images')
+    def copy(self) -> Split: "The same split over a deep copy of the model."; self._missing('copy')
+    def restate(self, st): "The samples of `st` (a state of another split of the same model) as a state of this split."; self._missing('restate')
+
+    @property
+    def device(self) -> torch.device: return next(self.model.parameters()).device
+
+    @property
+    def memory_convs(self) -> list[nn.Module]:
+        "The convolutions (and linear layers) inside the memory, in order: each owns a `weight` a rewrite may change."
+        return [m for layer in self.memory_layers for m in layer.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+
+    def memory_parameters(self, what: str = 'weight') -> list[nn.Parameter]:
+        "What rewriting changes: the weights of `memory_convs` (`'weight'`) or every parameter of the memory (`'all'`)."
+        check_choice('what', what, ['weight', 'all'])
+        if what == 'weight': return [c.weight for c in self.memory_convs]
+        return [p for m in self.memory_layers for p in m.parameters()]
+
+    @torch.no_grad()
+    def memory_keys(self, st) -> list[torch.Tensor]:
+        "The input of each of `memory_convs` while the memory runs on `st.key`: one N×Cin×h×w tensor per conv."
+        keys = []
+        hooks = [c.register_forward_pre_hook(lambda m, args: keys.append(args[0])) for c in self.memory_convs]
+        try: self.memory(st.key, st)
+        finally:
+            for h in hooks: h.remove()
+        return keys
 
 # %% ../nbs/10_decompose.ipynb #58206410
 def conv_layer_names(G: Generator) -> list[str]:
@@ -138,7 +184,7 @@ def run_steps(G: Generator, steps: Sequence[tuple[str, int]], h: torch.Tensor, s
     return h, skip
 
 # %% ../nbs/10_decompose.ipynb #44cdadab
-class SplitGenerator(nn.Module):
+class SplitGenerator(Split):
     "`G` as G1 (z → key), memory (key → value) and G3 (value → image); the modules are `G`'s own, not copies."
     def __init__(self, G: Generator, memory: str | Sequence[str]):
         super().__init__()
@@ -226,8 +272,11 @@ def default_memory(G: Generator) -> tuple[str, str]:
     j = int(math.log2(res)) - 3
     return (f'convs.{2 * j}', f'convs.{2 * j + 1}')
 
-def decompose(G: Generator, memory: str | Sequence[str] | None = None) -> SplitGenerator:
-    "Split `G` at the consecutive styled convs `memory` (default: `default_memory(G)`) into G1, memory and G3."
+def decompose(G: nn.Module, memory: str | Sequence[str] | None = None, inputs=None) -> Split:
+    "Split `G` at `memory` into G1, memory and G3: a `SplitGenerator` for a StyleGAN2 `Generator` (default memory `default_memory(G)`), else a `SplitModel`."
+    if isinstance(G, Split): G = G.model
+    if not isinstance(G, Generator): return SplitModel(G, memory, inputs)
+    if inputs is not None: raise ValueError("inputs= is for models other than a StyleGAN2 Generator, whose samples are named by latents")
     return SplitGenerator(G, default_memory(G) if memory is None else memory)
 
 # %% ../nbs/10_decompose.ipynb #e4044b9b
@@ -254,6 +303,165 @@ def memory_keys(self: SplitGenerator, st: SplitState) -> list[torch.Tensor]:
     finally:
         for h in hooks: h.remove()
     return keys
+
+# %% ../nbs/10_decompose.ipynb #525832bd
+@patch(as_prop=True)
+def model(self: SplitGenerator) -> Generator: return self.G
+
+@patch(as_prop=True)
+def size(self: SplitGenerator) -> int: return self.G.size
+
+@patch
+@torch.no_grad()
+def seed_state(self: SplitGenerator, seeds: Sequence[int]) -> SplitState:
+    "The rendered state of the faces named by `seeds` (latent `sample_z(G, 1, s)` each, fixed noise)."
+    seeds = [check_int('seed', s, 0) for s in seeds]
+    if not seeds: raise ValueError("seeds is empty: name at least one sample")
+    return self.encode(torch.cat([sample_z(self.G, 1, s) for s in seeds]))
+
+@patch
+@torch.no_grad()
+def restate(self: SplitGenerator, st: SplitState) -> SplitState:
+    "The samples of `st` (same styles, fixed noise) as a state of this split, up to the key (G1 only)."
+    return self.encode(st.w, input_is_latent=True, render=False)
+
+@patch
+@torch.no_grad()
+def random_state(self: SplitGenerator, n: int, generator: torch.Generator) -> SplitState:
+    "The rendered state of `n` random latents drawn from `generator` (on the CPU, then moved to the model's device)."
+    return self.encode(torch.randn(check_int('n', n, 1), self.G.style_dim, generator=generator).to(self.device))
+
+@patch
+@torch.no_grad()
+def sample_images(self: SplitGenerator, n: int, seed: int = 0, batch_size: int = 100) -> torch.Tensor:
+    "The images of `sample(n, seed)` (latents `sample_z(G, n, seed)`, fixed noise), computed `batch_size` at a time."
+    z = sample_z(self.G, check_int('n', n, 1), seed)
+    return torch.cat([self.generate(zb) for zb in z.split(check_int('batch_size', batch_size, 1))])
+
+# %% ../nbs/10_decompose.ipynb #3acc985c
+@dataclass
+class ModelState:
+    "What a `SplitModel` keeps of N samples: the model's inputs, and the key, value and image once computed."
+    inputs: tuple
+    key: torch.Tensor | None = None
+    value: torch.Tensor | None = None
+    image: torch.Tensor | None = None
+
+    def __len__(self): return self.inputs[0].shape[0]
+
+    def __getitem__(self, idx) -> ModelState:
+        "The samples `idx` (int, slice, list or bool mask) as a new state."
+        if isinstance(idx, int): idx = [idx]
+        pick = lambda t: None if t is None else t[idx]
+        return ModelState(tuple(t[idx] for t in self.inputs), pick(self.key), pick(self.value), pick(self.image))
+
+    def detach(self) -> ModelState:
+        d = lambda t: None if t is None else t.detach()
+        return ModelState(tuple(t.detach() for t in self.inputs), d(self.key), d(self.value), d(self.image))
+
+    def __repr__(self):
+        shape = lambda t: None if t is None else tuple(t.shape)
+        return f"ModelState(n={len(self)}, inputs={[shape(t) for t in self.inputs]}, key={shape(self.key)}, value={shape(self.value)}, image={shape(self.image)})"
+
+# %% ../nbs/10_decompose.ipynb #929739fa
+class SplitModel(Split):
+    "Any `nn.Module` cut at the consecutive named modules `memory` (key: input of the first, value: output of the last)."
+    def __init__(self, model: nn.Module, memory: str | Sequence[str] | None = None, inputs=None):
+        super().__init__()
+        self._model = model
+        memory = getattr(model, 'default_memory', None) if memory is None else memory
+        if memory is None: raise ValueError(f"name the memory modules of this {type(model).__name__}, e.g. decompose(model, memory=['{self.all_layer_names[0]}'])")
+        self.layer_names = (memory,) if isinstance(memory, str) else tuple(memory)
+        named = dict(model.named_modules())
+        unknown = [m for m in self.layer_names if m not in named or not m]
+        if not self.layer_names or unknown:
+            raise ValueError(f"memory={list(self.layer_names)} names no module of this {type(model).__name__} ({unknown}); choose from {self.all_layer_names}")
+        self._layers = [named[m] for m in self.layer_names]
+        self._inputs = inputs
+        if inputs is None and not callable(getattr(model, 'seed_inputs', None)):
+            raise ValueError(f"{type(model).__name__} has no seed_inputs(seeds) method: pass inputs=a function from a list of seeds to the model's input tensors")
+        with torch.no_grad(): st = self.seed_state([0])
+        if not torch.allclose(self.memory(st.key, st), st.value, atol=1e-5):
+            raise ValueError(f"the memory modules {list(self.layer_names)} are not one chain of the forward pass (each run once, "
+                             "on the output of the one before): choose consecutive modules")
+        self.key_shape, self.value_shape = tuple(st.key.shape[1:]), tuple(st.value.shape[1:])
+        self._size = st.image.shape[-1]
+
+    def extra_repr(self): return f"memory={list(self.layer_names)}, key_shape={self.key_shape}, value_shape={self.value_shape}"
+
+    @property
+    def model(self) -> nn.Module: return self._model
+    @property
+    def size(self) -> int: return self._size
+    @property
+    def all_layer_names(self) -> list[str]:
+        "The model's `layer_order` (the modules it runs one after another) if it declares one, else every module with parameters."
+        order = getattr(self._model, 'layer_order', None)
+        return list(order) if order is not None else [n for n, m in self._model.named_modules() if n and any(True for _ in m.parameters())]
+    @property
+    def memory_layers(self) -> list[nn.Module]: return list(self._layers)
+
+    def inputs(self, seeds: Sequence[int]) -> tuple:
+        "The model's inputs for the samples `seeds`, on its device."
+        seeds = [check_int('seed', s, 0) for s in seeds]
+        if not seeds: raise ValueError("seeds is empty: name at least one sample")
+        x = (self._inputs or self._model.seed_inputs)(seeds)
+        return tuple(t.to(self.device) for t in (x if isinstance(x, (tuple, list)) else (x,)))
+
+    def encode(self, inputs, render: bool = True) -> ModelState:
+        "The model on `inputs` (a tensor or tuple of tensors), recording the key and the value: a `ModelState` (`render` is always done)."
+        inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+        seen = {}
+        hooks = [self._layers[0].register_forward_pre_hook(lambda m, args: seen.setdefault('key', args[0])),
+                 self._layers[-1].register_forward_hook(lambda m, args, out: seen.setdefault('value', out))]
+        try: image = self._model(*inputs)
+        finally:
+            for h in hooks: h.remove()
+        if 'key' not in seen or 'value' not in seen: raise ValueError(f"the forward pass did not run the memory {list(self.layer_names)}")
+        return ModelState(inputs, seen['key'], seen['value'], image)
+
+    def memory(self, key: torch.Tensor, st: ModelState | None = None) -> torch.Tensor:
+        "The memory modules run one after another on `key`."
+        for layer in self._layers: key = layer(key)
+        return key
+
+    def render(self, value: torch.Tensor, st: ModelState) -> torch.Tensor:
+        "G3: the model's forward pass on `st.inputs` with the memory's output replaced by `value`."
+        def replace(m, args, out):
+            if out.shape != value.shape: raise ValueError(f"value must be {tuple(out.shape)}, got {tuple(value.shape)}")
+            return value
+        hook = self._layers[-1].register_forward_hook(replace)
+        try: return self._model(*st.inputs)
+        finally: hook.remove()
+
+    def forward(self, *inputs) -> torch.Tensor: return self._model(*inputs)
+
+    @torch.no_grad()
+    def seed_state(self, seeds: Sequence[int]) -> ModelState: return self.encode(self.inputs(seeds))
+
+    def sample(self, n: int, seed: int = 0, **kwargs) -> ModelState:
+        "The rendered state of samples `seed, seed+1, ..., seed+n-1`."
+        return self.seed_state(range(check_int('seed', seed, 0), seed + check_int('n', n, 1)))
+
+    @torch.no_grad()
+    def random_state(self, n: int, generator: torch.Generator) -> ModelState:
+        "The rendered state of `n` random samples (seeds below `HELDOUT_SEED`, drawn from `generator`)."
+        return self.seed_state(torch.randint(0, HELDOUT_SEED, (check_int('n', n, 1),), generator=generator).tolist())
+
+    @torch.no_grad()
+    def sample_images(self, n: int, seed: int = 0, batch_size: int = 100) -> torch.Tensor:
+        "The images of samples `seed, ..., seed+n-1`, `batch_size` at a time."
+        n, b = check_int('n', n, 1), check_int('batch_size', batch_size, 1)
+        return torch.cat([self.sample(min(b, n - s), seed + s).image for s in range(0, n, b)])
+
+    @torch.no_grad()
+    def restate(self, st: ModelState) -> ModelState:
+        "The samples of `st` (the same inputs) as a state of this split."
+        return self.encode(st.inputs)
+
+    def copy(self) -> SplitModel:
+        "The same split over a deep copy of the model."
+        return SplitModel(copy.deepcopy(self._model), self.layer_names, self._inputs)
 
 # %% ../nbs/10_decompose.ipynb #4baeec52
 def layer_values(G: Generator, z: torch.Tensor, what: str = 'value', **forward_kwargs) -> dict[str, torch.Tensor]:

@@ -30,11 +30,9 @@ __all__ = ['STRATEGIES', 'VARIANTS', 'rewrite_samples', 'evaluate_rewrite', 'bef
 @torch.no_grad()
 def rewrite_samples(G: Generator, G2: Generator, n: int, seed: int = OOD_SEED, batch_size: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     "`n` held-out faces (latents `sample_z(G, n, seed)`) from `G` and from `G2`, with the same fixed noise."
-    z = sample_z(G, check_int('n', n, 1), seed)
     net, net2 = decompose(G), decompose(G2)
-    a = torch.cat([net.generate(zb) for zb in z.split(batch_size)])
-    b = torch.cat([net2.generate(zb.to(net2.device)).to(a.device) for zb in z.split(batch_size)])
-    return a, b
+    a = net.sample_images(check_int('n', n, 1), seed, batch_size)
+    return a, net2.sample_images(n, seed, batch_size).to(a.device)
 
 # %% ../nbs/32_judge.ipynb #9416a65f
 def _part_l1(img: torch.Tensor, pattern: torch.Tensor, mask: torch.Tensor, box) -> float:

@@ -21,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import atomic_write, check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
-from .decompose import SplitGenerator, SplitState, decompose
+from .decompose import Split, SplitGenerator, SplitState, decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
 from .patterns import PATTERN_NAMES, load_pattern
 from .stylegan import Generator, fused_leaky_relu
@@ -39,7 +39,7 @@ __all__ = ['PROBE_SEED', 'LOSS_TERMS', 'PROJECTOR_FORMAT', 'TOY_PROJECTOR', 'OOD
 # %% ../nbs/20_projector.ipynb #210cc41c
 def generator_hash(G: Generator | SplitGenerator, length: int = 16) -> str:
     "Short hex SHA-256 of `G`'s state dict (names, dtypes, shapes and values, in key order): which generator a projector fits."
-    G = G.G if isinstance(G, SplitGenerator) else G
+    G = G.model if isinstance(G, Split) else G
     length = check_int('length', length, 4, 64)
     h = hashlib.sha256()
     for name, t in G.state_dict().items():
@@ -110,8 +110,7 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 # %% ../nbs/20_projector.ipynb #42c7335e
 def generated_batch(net: SplitGenerator, n: int, generator: torch.Generator) -> SplitState:
     "`n` samples of `net` (latents drawn from `generator`): a `SplitState` with `value` and `image`, no gradients."
-    z = torch.randn(check_int('n', n, 1), net.G.style_dim, generator=generator).to(net.G.input.input.device)
-    with torch.no_grad(): return net.encode(z)
+    return net.random_state(check_int('n', n, 1), generator)
 
 # %% ../nbs/20_projector.ipynb #5b8bfad1
 def _uniform(g: torch.Generator, *shape) -> torch.Tensor: return torch.rand(*shape, generator=g)
@@ -229,12 +228,12 @@ class ProjectorTrainer:
     "B, D_f, optimisers, step counter and history of one projector training run on `net`."
     def __init__(self, net: SplitGenerator, config: ProjectorConfig | None = None, device=None):
         self.config = config or ProjectorConfig()
-        self.device = get_device(device) if device is not None else net.G.input.input.device
+        self.device = get_device(device) if device is not None else net.device
         self.net = net.to(self.device)
         self.generator_hash = generator_hash(net)
         c = self.config
         torch.manual_seed(c.seed)
-        self.B = Projector(net.value_shape, net.G.size, c.base_channels, c.max_channels, c.n_blocks).to(self.device)
+        self.B = Projector(net.value_shape, net.size, c.base_channels, c.max_channels, c.n_blocks).to(self.device)
         self.D = FeatureDiscriminator(net.value_shape[0], c.disc_width).to(self.device)
         self.opt_b = torch.optim.Adam(self.B.parameters(), lr=c.lr, betas=(0.5, 0.99))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=c.lr, betas=(0.5, 0.99))
@@ -412,7 +411,7 @@ def fit(self: ProjectorTrainer, checkpoint_dir=None, checkpoint_every: int | Non
     view = ProjectorLiveView(self.net) if live and plot_every else None
     bar = tqdm(total=steps, initial=self.step, disable=not progress, desc='train-projector', file=sys.stderr)
     start, saved = self.step, None
-    with frozen(self.net.G):
+    with frozen(self.net.model):
         self.B.train(); self.D.train()
         if view: view.update(self.history, self.B, f'step {self.step}')
         while self.step < steps:
@@ -439,7 +438,7 @@ def projector(self: ProjectorTrainer) -> Projector:
     last = self.history[-50:]
     B.metadata = dict(
         generator_hash=self.generator_hash, layer_names=list(self.net.layer_names),
-        value_shape=list(self.net.value_shape), image_size=self.net.G.size,
+        value_shape=list(self.net.value_shape), image_size=self.net.size,
         training=dict(config=asdict(self.config), steps=self.step, seconds=round(self.seconds, 1),
                       device=str(self.device), threads=torch.get_num_threads(), torch=torch.__version__,
                       data='samples of the generator (noise fixed), a fraction with one pasted blob (paste_augment)',
@@ -533,7 +532,7 @@ def load_projector(path=None, net: SplitGenerator | None = None, device=None) ->
                          f"({' '.join(str(e).split())[:300]}); the file is damaged: save the projector again") from None
     B.metadata = header.get('metadata', {})
     if net is not None: check_projector(B, net)
-    device = get_device(device) if device is not None or net is None else net.G.input.input.device
+    device = get_device(device) if device is not None or net is None else net.device
     return B.to(device).eval()
 
 # %% ../nbs/20_projector.ipynb #58efbd00
@@ -573,7 +572,7 @@ def reconstruct(net: SplitGenerator, B: Projector, images, st: SplitState) -> to
     "`G3(B(images))`: what the generator paints from the projection of `images`, with the styles, noise and skip of `st`."
     value = project(B, images)
     if len(st) != len(value): raise ValueError(f"st holds {len(st)} samples but there are {len(value)} images")
-    with torch.no_grad(): return net.render(value.to(net.G.input.input.device), st)
+    with torch.no_grad(): return net.render(value.to(net.device), st)
 
 # %% ../nbs/20_projector.ipynb #2c791165
 OOD_SEED = 10_000_000         # held-out latents: sample_z(G, n, OOD_SEED)
@@ -598,7 +597,7 @@ def ood_examples(net: SplitGenerator, n: int = 10, seed: int = OOD_SEED, pattern
                  ) -> tuple[torch.Tensor, torch.Tensor, SplitState, list[str]]:
     "`n` held-out faces with a pattern over an eye (cycling through `patterns` and the two eyes): images, masks, states, names."
     st = net.sample(check_int('n', n, 1), seed=seed)
-    k = net.G.size / 64
+    k = net.size / 64
     images, masks, names = [], [], []
     for i in range(n):
         name = patterns[i % len(patterns)]
@@ -668,7 +667,7 @@ def bench_projector(steps: int = 10, device=None, batch_size: int = 8, threads: 
         net = decompose(load_generator(device=get_device(device)))
         tr = ProjectorTrainer(net, ProjectorConfig(batch_size=batch_size), device)
         sync = (lambda: torch.cuda.synchronize(tr.device)) if tr.device.type == 'cuda' else (lambda: None)
-        with frozen(net.G):
+        with frozen(net.model):
             tr.train_step(); tr.train_step(); sync()                     # warm-up
             t0 = time.perf_counter()
             for _ in range(steps): tr.train_step()

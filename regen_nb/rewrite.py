@@ -117,8 +117,8 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     "Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`."
     c = replace(config or RewriteConfig())          # the caller's config is not changed
     base = generator_hash(G)
-    rule.check(G.size, base)
     whole = decompose(G)
+    rule.check(whole.size, base)
     B = load_projector(net=whole) if projector is None else projector
     c.grow = rule.grow if c.grow is None else c.grow
     c.layers = rewrite_layers(B, c.method, c.layers, c.objective, whole.all_layer_names)
@@ -126,11 +126,11 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     parts = rule_parts(G, rule)
     extra_seeds, extra_masks = auto_targets(G, rule, c.n_auto, parts)
     pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
-    state = pasted.state if net.layer_names == net_b.layer_names else net.encode(pasted.state.w, input_is_latent=True, render=False)
+    state = pasted.state if net.layer_names == net_b.layer_names else net.restate(pasted.state)
     if c.objective == 'image':
         target = net_b.render(pasted.value, pasted.state) if c.target == 'render' else pasted.pixels
         original = pasted.state.image
-        inside, outside = _regions(pasted, c.dilate, G.size, old_part=c.target == 'pixels')
+        inside, outside = _regions(pasted, c.dilate, whole.size, old_part=c.target == 'pixels')
         scale = None
     else:
         target, original = pasted.value, pasted.state.value
@@ -168,11 +168,11 @@ class SubspaceUpdate(nn.Module):
     "Parametrization `W + Λ Dᵀ` of a conv weight `1×Cout×Cin×k×k`: only `Λ` (Cout×k×k×rank) is trained; `D` is rank×Cin."
     def __init__(self, directions: torch.Tensor, weight_shape: Sequence[int]):
         super().__init__()
-        _, cout, _, kh, kw = weight_shape
+        cout, kh, kw = weight_shape[-4], weight_shape[-2], weight_shape[-1]   # 1×Cout×Cin×k×k, or a plain conv's Cout×Cin×k×k
         self.register_buffer('directions', directions)
         self.lam = nn.Parameter(directions.new_zeros(cout, kh, kw, len(directions)))
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
-        return weight + torch.einsum('oabj,jc->ocab', self.lam, self.directions)[None]
+        return weight + torch.einsum('oabj,jc->ocab', self.lam, self.directions).view(weight.shape)
 
 # %% ../nbs/31_rewrite.ipynb #32a29c87
 def key_directions(keys: torch.Tensor, region: torch.Tensor, all_keys: torch.Tensor, rank: int = 1, ridge: float = 1e-2,
@@ -192,7 +192,7 @@ def key_directions(keys: torch.Tensor, region: torch.Tensor, all_keys: torch.Ten
 def trainable_memory(task: Rewriting) -> tuple[SplitGenerator, list[nn.Parameter]]:
     "A copy of the split whose memory update is the only trainable part: (the copy, the parameters to train)."
     c, net2 = task.config, task.net.copy()
-    net2.G.requires_grad_(False)
+    net2.model.requires_grad_(False)
     rank = 1 if c.method == 'rank1' else c.rank
     if rank is None:
         params = [conv.weight for conv in net2.memory_convs]
@@ -211,7 +211,7 @@ def _bake(net2: SplitGenerator):
     with torch.no_grad():
         for conv in net2.memory_convs:
             if parametrize.is_parametrized(conv): parametrize.remove_parametrizations(conv, 'weight', leave_parametrized=True)
-    net2.G.requires_grad_(False)
+    net2.model.requires_grad_(False)
 
 # %% ../nbs/31_rewrite.ipynb #0367054c
 def rewrite_figure(history: list[dict], title: str = 'rewrite'):
@@ -265,7 +265,7 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
             if handle is None: handle = display(png, display_id=True)
             else: handle.update(png)
     _bake(net2)
-    G2 = net2.G.eval()
+    G2 = net2.model.eval()
     G2.rewrite_info = dict(base_generator=task.base, layers=list(c.layers), parts=task.parts,
                            config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items()},
                            targets=dict(user=task.n_user, parser=len(task.target) - task.n_user),

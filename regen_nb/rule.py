@@ -16,7 +16,7 @@ from PIL import Image
 from skimage.measure import label
 
 from .core import MARKER, atomic_folder, check_choice, check_int, load_image, recover_path, to_tensor
-from .decompose import SplitGenerator, SplitState, decompose, sample_z
+from .decompose import Split, SplitGenerator, SplitState, decompose, sample_z
 from .parts import auto_mask
 from .patterns import load_pattern
 from .projector import Projector, generator_hash, project
@@ -38,8 +38,8 @@ def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
 @torch.no_grad()
 def seed_faces(G: Generator | SplitGenerator, seeds: Sequence[int]) -> torch.Tensor:
     "The faces of `seeds` (N×3×H×W in `[-1, 1]`, fixed noise)."
-    net = G if isinstance(G, SplitGenerator) else decompose(G)
-    return net.encode(seed_latents(net.G, seeds)).image
+    net = G if isinstance(G, Split) else decompose(G)
+    return net.seed_state(seeds).image
 
 # %% ../nbs/30_rule.ipynb #5d39af41
 def _as_mask(mask, name: str) -> np.ndarray:
@@ -290,10 +290,10 @@ def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], m
           grow: float | None = None) -> Pasted:
     "Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces `seeds`."
     grow = rule.grow if grow is None else grow
-    size, dev = net.G.size, net.device
+    size, dev = net.size, net.device
     src = to_tensor(rule.source)[None].to(dev)
     src_value, src_mask = project(B, src), torch.from_numpy(rule.source_mask).float()[None, None].to(dev)
-    st = net.encode(seed_latents(net.G, seeds))
+    st = net.seed_state(seeds)
     r = st.value.shape[-1]
     value, pixels = st.value.clone(), st.image.clone()
     region, region_image = st.value.new_zeros(len(st), 1, r, r), st.value.new_zeros(len(st), 1, size, size)

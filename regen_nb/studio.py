@@ -20,7 +20,7 @@ from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
 from .parts import auto_mask
 from .stylegan import load_generator, save_generator
 from .projector import generator_hash
-from .decompose import conv_layer_names
+from .decompose import decompose
 from .rule import MAX_TARGETS, Rule, seed_faces
 from .rewrite import METHODS, rewrite
 
@@ -91,7 +91,7 @@ class RewriteStudio(widgets.VBox):
                  method: str = 'nonlinear', layers=None, p: float | None = None, q: float | None = None, steps: int | None = None,
                  zoom: int = 4, n_preview: int = 8, folder: str | Path = '.'):
         self.G = G if G is not None else load_generator()
-        self.projector, self.size, self.zoom = projector, self.G.size, check_int('zoom', zoom, 1, 16)
+        self.projector, self.size, self.zoom = projector, decompose(self.G).size, check_int('zoom', zoom, 1, 16)
         self.generator = generator_hash(self.G)
         self.n_preview = check_int('n_preview', n_preview, 0, 64)
         self.folder = Path(folder)
@@ -280,7 +280,7 @@ def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
     self.q = widgets.Text(value=num(q), placeholder='default', description='q', layout=short, style=tight)
     self.steps = widgets.Text(value=num(steps), placeholder='default', description='steps', layout=short, style=tight)
     self.layers = widgets.Text(value=', '.join(layers or ()), placeholder='default', description='layers', style=tight,
-                               tooltip='memory layers, comma-separated, from: ' + ', '.join(conv_layer_names(self.G)),
+                               tooltip='memory layers, comma-separated, from: ' + ', '.join(decompose(self.G).all_layer_names),
                                layout=widgets.Layout(width='220px'))
     self.rule_name = widgets.Text(value='rule', description='rule name', layout=widgets.Layout(width='220px'))
     self.rewrite_button = widgets.Button(description='Rewrite', button_style='primary', icon='magic')
