@@ -27,21 +27,28 @@ from .stylegan import Generator, load_generator
 from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, random_face_params, render_face, toy_face
 
 # %% auto #0
-__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'colour_map', 'face_guides',
-           'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator',
-           'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input',
-           'edit_loss', 'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit', 'shipped_local_editor_path',
-           'save_local_editor', 'load_local_editor', 'train_local_edit_main']
+__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE',
+           'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map', 'face_guides', 'stroke_mask', 'blob_mask',
+           'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner',
+           'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input', 'edit_loss',
+           'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit', 'shipped_local_editor_path',
+           'save_local_editor', 'load_local_editor', 'train_local_edit_main', 'LocalEditor', 'AttributeSpace',
+           'attribute_values', 'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder', 'edited_params',
+           'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval',
+           'drift_figure', 'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit',
+           'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #ccd2cf24
 MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
 GUIDES = MODALITIES[1:]
 
-def colour_map(images: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "A flat colour per part inside `mask` (N×H×W bool): each part's mean colour there, N×3×H×W (0 outside the mask)."
-    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float()
-    sums, counts = torch.einsum('nkhw,nchw->nkc', onehot, images), onehot.sum((2, 3))[..., None]
-    return torch.einsum('nkhw,nkc->nchw', onehot, sums / counts.clamp_min(1))
+def colour_map(images: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """A flat colour per part: each part's mean colour of `images` inside `mask` (N×H×W bool), painted over the part
+    inside `fill` (default: `mask`); N×3×H×W, 0 elsewhere. With `fill`, a few colour strokes colour whole parts."""
+    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
+    sums, counts = torch.einsum('nkhw,nchw->nkc', onehot * mask[:, None], images), (onehot * mask[:, None]).sum((2, 3))[..., None]
+    paint = onehot * (mask if fill is None else fill)[:, None].float() * (counts[..., 0] > 0)[..., None, None]
+    return torch.einsum('nkhw,nkc->nchw', paint, sums / counts.clamp_min(1))
 
 # %% ../nbs/60_local_edit.ipynb #5b58bdd9
 def face_guides(faces, mask: torch.Tensor) -> dict:
@@ -350,3 +357,447 @@ def train_local_edit_main(argv=None) -> dict:
     return dict(path=str(path), steps=tr.step, seconds=tr.seconds)
 
 if __name__ == '__main__': train_local_edit_main()
+
+# %% ../nbs/60_local_edit.ipynb #a315c7df
+def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.ndim == ndim - 1: x = x[None]
+    if x.ndim != ndim: raise ValueError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {tuple(x.shape)}")
+    return x
+
+class LocalEditor:
+    "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
+    def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
+                 attributes=None, text=None):
+        self.net = net if net is not None else decompose(load_generator())
+        self.E = E if E is not None else load_encoder(G=self.net)
+        self.model = model if model is not None else load_local_editor(G=self.net)
+        self.attributes, self.text = attributes, text
+
+    @torch.no_grad()
+    def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "The encoder's w+ code of the masked picture."
+        return self.E(masked_input(image, mask))
+
+    def _guides(self, mask, n, sketch, parts, colour) -> dict:
+        m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
+        if sketch is not None:
+            s = _batch(sketch, 3, 'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
+            if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
+            out['sketch'] = (s[:, None] > 0.5).float().expand(n, -1, -1, -1) * m
+        if parts is not None:
+            p = _batch(parts, 3, 'parts').long()
+            if p.shape[-2:] != size or p.min() < 0 or p.max() >= len(PART_NAMES):
+                raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
+            out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
+        if colour is not None:
+            c = _batch(colour, 4, 'colour').float()
+            if c.shape[1:] != (3, *size): raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
+            out['colour'] = c.expand(n, -1, -1, -1) * m
+        return out
+
+    @torch.no_grad()
+    def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
+             caption: str | None = None, code=None, return_code: bool = False):
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool)."
+        image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
+        n = len(image)
+        if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
+            raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
+        mask = mask.expand(n, -1, -1)
+        guides = self._guides(mask, n, sketch, parts, colour)
+        if code is None: code = self.E(_batch(exemplar, 4, 'exemplar').float()).expand(n, -1, -1) if exemplar is not None else self.code(image, mask)
+        if caption:
+            if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
+            attributes = {**self.text.attributes_of(caption), **(attributes or {})}
+        if attributes:
+            if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
+            code = self.attributes.move(code, attributes)
+        out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
+        return (out, code) if return_code else out
+
+# %% ../nbs/60_local_edit.ipynb #0c478c9d
+ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
+    'smile': lambda p: p.smile,
+    'mouth_open': lambda p: p.mouth_open,
+    'hair_lightness': lambda p: sum(p.hair_color) / 382.5 - 1,
+    'eye_blueness': lambda p: (p.iris_color[2] - p.iris_color[0]) / 255,
+    'brow_angle': lambda p: p.brow_angle / 15,
+    'blush': lambda p: p.blush,
+}
+
+class AttributeSpace:
+    "Per attribute: a direction in w+ and a linear predictor (mean code, mean value, slope)."
+    def __init__(self, names, directions: torch.Tensor, code_mean: torch.Tensor, value_mean: torch.Tensor):
+        self.names, self.directions, self.code_mean, self.value_mean = list(names), directions, code_mean, value_mean
+
+    def predict(self, codes: torch.Tensor) -> dict[str, torch.Tensor]:
+        "Each attribute's predicted value for w+ `codes` (N×n_latent×d)."
+        x = (codes - self.code_mean).flatten(1)
+        slope = self.directions.flatten(1) / self.directions.flatten(1).square().sum(1, keepdim=True)
+        return {n: self.value_mean[i] + x @ slope[i] for i, n in enumerate(self.names)}
+
+    def move(self, codes: torch.Tensor, targets: dict) -> torch.Tensor:
+        "`codes` stepped along each named attribute's direction until its prediction is the target value (a number or one per code)."
+        unknown = set(targets) - set(self.names)
+        if unknown: raise ValueError(f"unknown attributes {sorted(unknown)}; choose from {self.names}")
+        now, out = self.predict(codes), codes.clone()
+        for n, v in targets.items():
+            out = out + (torch.as_tensor(v, dtype=codes.dtype) - now[n]).reshape(-1, 1, 1) * self.directions[self.names.index(n)]
+        return out
+
+    def state_dict(self) -> dict: return dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean)
+
+def attribute_values(params) -> torch.Tensor:
+    "N×len(ATTRIBUTES) values of the faces with parameters `params`."
+    return torch.tensor([[f(p) for f in ATTRIBUTES.values()] for p in params], dtype=torch.float32)
+
+@torch.no_grad()
+def fit_attributes(net: SplitGenerator, E: Encoder, n: int = 2000, seed_offset: int = 0, ridge: float = 10.0) -> AttributeSpace:
+    "Fit `ATTRIBUTES` directions on the encoder codes of `n` rendered training faces."
+    faces = [toy_face(seed_offset + i) for i in range(check_int('n', n, 10))]
+    from regen_nb.core import to_tensor
+    codes = torch.cat([E(torch.stack([to_tensor(f.image) for f in faces[i:i + 256]])) for i in range(0, n, 256)])
+    values = attribute_values([f.params for f in faces])
+    dirs = torch.stack([fit_direction(codes, values[:, i], ridge) for i in range(values.shape[1])])
+    return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0))
+
+# %% ../nbs/60_local_edit.ipynb #98f19d22
+def _phrases(p) -> dict:
+    "The phrase each attribute of `p` gets in a caption (or none)."
+    hair = sum(p.hair_color) / 765
+    r, g, b = p.iris_color
+    out = {'smile': 'smiling' if p.smile > 0.4 else 'frowning' if p.smile < -0.2 else 'a straight mouth',
+           'mouth_open': 'open mouth' if p.mouth_open > 0.4 else 'closed mouth',
+           'eye_blueness': 'blue eyes' if b > r + 40 else 'green eyes' if g > r + 30 and g > b else 'brown eyes' if r > b + 40 else 'grey eyes',
+           'brow_angle': 'angry brows' if p.brow_angle > 7 else 'worried brows' if p.brow_angle < -7 else 'level brows',
+           'blush': 'rosy cheeks' if p.blush > 0.2 else 'pale cheeks'}
+    if p.hair_style != 'none': out['hair_lightness'] = 'blonde hair' if hair > 0.6 else 'black hair' if hair < 0.2 else 'brown hair'
+    return out
+
+def caption(p, rng: np.random.Generator | None = None, mention: float = 0.5) -> tuple[str, list[str]]:
+    "A caption of the face with parameters `p` and the attributes it mentions (each with chance `mention`, at least one)."
+    rng = rng or np.random.default_rng(0)
+    ph = _phrases(p)
+    names = [n for n in ph if rng.random() < mention] or [list(ph)[rng.integers(len(ph))]]
+    rng.shuffle(names)
+    start = ['a face with', 'a cartoon face,', 'make it', 'with'][rng.integers(4)]
+    return start + ' ' + ', '.join(ph[n] for n in names), names
+
+# %% ../nbs/60_local_edit.ipynb #8ca21b29
+WORD_RE = re.compile(r"[a-z]+")
+
+class TextEncoder(nn.Module):
+    "Bag of words → per attribute (target value, logit that it is mentioned)."
+    def __init__(self, vocab, names, hidden: int = 64):
+        super().__init__()
+        self.vocab, self.names = list(vocab), list(names)
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.net = nn.Sequential(nn.Linear(len(self.vocab), hidden), nn.ReLU(), nn.Linear(hidden, 2 * len(self.names)))
+
+    def bag(self, captions) -> torch.Tensor:
+        x = torch.zeros(len(captions), len(self.vocab))
+        for i, c in enumerate(captions):
+            for w in WORD_RE.findall(c.lower()):
+                if w in self.index: x[i, self.index[w]] = 1
+        return x
+
+    def forward(self, captions):
+        out = self.net(self.bag(captions))
+        return out[:, :len(self.names)], out[:, len(self.names):]
+
+    @torch.no_grad()
+    def attributes_of(self, text: str) -> dict[str, float]:
+        "The attribute targets a caption asks for (only the attributes it mentions)."
+        if not isinstance(text, str) or not WORD_RE.findall(text.lower()): raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
+        values, logits = self([text])
+        return {n: values[0, i].item() for i, n in enumerate(self.names) if logits[0, i] > 0}
+
+def train_text_encoder(steps: int = 600, batch: int = 64, seed: int = 0) -> TextEncoder:
+    "Train a `TextEncoder` on captions of random training faces (seconds on a CPU)."
+    rng, torch_gen = np.random.default_rng(seed), torch.manual_seed(seed)
+    pool = [random_face_params(int(s)) for s in rng.integers(0, HELDOUT_SEED, 4000)]
+    vocab = sorted({w for p in pool[:500] for ph in _phrases(p).values() for w in WORD_RE.findall(ph)} |
+                   {'a', 'face', 'with', 'cartoon', 'make', 'it'})
+    enc = TextEncoder(vocab, ATTRIBUTES)
+    opt = torch.optim.Adam(enc.parameters(), lr=3e-3)
+    for step in range(check_int('steps', steps, 1)):
+        ps = [pool[i] for i in rng.integers(0, len(pool), batch)]
+        caps = [caption(p, rng) for p in ps]
+        values = attribute_values(ps)
+        mentioned = torch.tensor([[n in names for n in enc.names] for _, names in caps], dtype=torch.float32)
+        v, logit = enc([c for c, _ in caps])
+        loss = ((v - values).square() * mentioned).sum() / mentioned.sum() + F.binary_cross_entropy_with_logits(logit, mentioned)
+        opt.zero_grad(); loss.backward(); opt.step()
+    return enc.eval()
+
+# %% ../nbs/60_local_edit.ipynb #bbc936fe
+LOCAL_FIELDS = ('smile', 'mouth_open', 'lip_color', 'iris_color', 'gaze', 'brow_angle', 'brow_thickness', 'blush', 'hair_color', 'nose_style')
+
+def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
+    "`p` with `k` random local fields (`LOCAL_FIELDS`) taken from `donor`."
+    from dataclasses import replace
+    picks = rng.choice(len(LOCAL_FIELDS), size=k, replace=False)
+    return replace(p, **{LOCAL_FIELDS[i]: getattr(donor, LOCAL_FIELDS[i]) for i in picks})
+
+def boundary_pairs(mask: torch.Tensor) -> list:
+    "For N×H×W masks: (inside, outside) index pairs of 4-neighbours across the mask's edge, as two bool maps per direction."
+    m = mask.bool()
+    return [(m[:, :, :-1] & ~m[:, :, 1:], (slice(None), slice(None), slice(None, -1)), (slice(None), slice(None), slice(1, None))),
+            (~m[:, :, :-1] & m[:, :, 1:], (slice(None), slice(None), slice(None, -1)), (slice(None), slice(None), slice(1, None))),
+            (m[:, :-1] & ~m[:, 1:], (slice(None), slice(None, -1)), (slice(None), slice(1, None))),
+            (~m[:, :-1] & m[:, 1:], (slice(None), slice(None, -1)), (slice(None), slice(1, None)))]
+
+def seam_energy(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Per image: mean |colour step| (L1 over RGB, [-1, 1] units) between 4-neighbour pixels on either side of the mask's edge."
+    total, count = images.new_zeros(len(images)), images.new_zeros(len(images))
+    for pair, a, b in boundary_pairs(mask):
+        d = (images[(slice(None), slice(None)) + a[1:]] - images[(slice(None), slice(None)) + b[1:]]).abs().sum(1)
+        total += (d * pair).flatten(1).sum(1); count += pair.flatten(1).sum(1)
+    return total / count.clamp_min(1)
+
+# %% ../nbs/60_local_edit.ipynb #7f0dcf24
+def label_edges(parts: torch.Tensor) -> torch.Tensor:
+    "N×H×W bool: pixels whose part label differs from their right or lower neighbour (the renderer's sketch convention)."
+    e = torch.zeros_like(parts, dtype=torch.bool)
+    e[:, :, :-1] |= parts[:, :, :-1] != parts[:, :, 1:]
+    e[:, :-1] |= parts[:, :-1] != parts[:, 1:]
+    return e
+
+def edge_iou(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor, tolerance: int = 1) -> float:
+    "IoU of two N×H×W edge maps inside `mask`, each grown by `tolerance` pixels, pooled over images."
+    g = lambda e: F.max_pool2d(e.float()[:, None], 2 * tolerance + 1, 1, tolerance)[:, 0].bool() & mask.bool()
+    a, b = g(pred), g(true)
+    return ((a & b).sum() / (a | b).sum().clamp_min(1)).item()
+
+# %% ../nbs/60_local_edit.ipynb #140bef74
+@torch.no_grad()
+def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 'parts', 'colour', 'none'), seed: int = 0,
+                     batch: int = 50) -> tuple[list[dict], dict]:
+    "Edit `n` held-out faces once per guide `mode`; inside-mask quality, seam and realism for each (and reference rows)."
+    from regen_nb.parts import parse_parts, part_iou
+    from regen_nb.metrics import sliced_wasserstein
+    rng = np.random.default_rng(seed)
+    src = [toy_face(HELDOUT_SEED + 2000 + i) for i in range(n)]
+    tgt = [render_face(edited_params(f.params, random_face_params(HELDOUT_SEED + 5000 + i), rng)) for i, f in enumerate(src)]
+    mask = torch.from_numpy(np.stack([random_edit_mask(t.parts, rng) for t in tgt]))
+    g, x = face_guides(tgt, mask), face_guides(src, mask)['image']
+    real = face_guides([toy_face(HELDOUT_SEED + 8000 + i) for i in range(n)], mask)['image']
+    outs, rows = {}, []
+    hard_paste = torch.where(mask[:, None], g['image'], x)
+    gan = latent_image(editor.net, editor.E(g['image']), 'w+')
+    outs['hard paste of the target render'] = hard_paste
+    outs['hard paste of GAN(E(target))'] = torch.where(mask[:, None], gan, x)
+    for mode in modes:
+        keys = GUIDES if mode == 'all' else () if mode == 'none' else (mode,)
+        res = []
+        for i in range(0, n, batch):
+            sl = slice(i, i + batch)
+            kw = dict(sketch=g['sketch'][sl] if 'sketch' in keys else None, parts=g['part_ids'][sl] if 'parts' in keys else None,
+                      colour=g['colour'][sl] if 'colour' in keys else None)
+            res.append(editor.edit(x[sl], mask[sl], **kw))
+        outs[f'ours: {mode}'] = torch.cat(res)
+    seam_ref = seam_energy(hard_paste, mask)   # the target render pasted: the colour steps a rendered face has there
+    for name, out in outs.items():
+        parsed = parse_parts(out)
+        m3 = mask[:, None].expand(-1, 3, -1, -1)
+        iou = part_iou(parsed[mask], g['part_ids'][mask])
+        rows.append({'method': name,
+                     'sketch edge IoU': edge_iou(label_edges(parsed), g['sketch'][:, 0] > 0, mask),
+                     'colour error': ((out - g['colour']).abs()[m3]).mean().item() / 2 * 255,
+                     'part mIoU': float(np.nanmean([v for k, v in iou.items()])),
+                     'L1 to target (in mask)': ((out - g['image']).abs()[m3]).mean().item() / 2 * 255,
+                     'seam energy ratio': (seam_energy(out, mask) / seam_ref.clamp_min(1e-3)).median().item(),
+                     'SWD ×10³': sliced_wasserstein(out, real)['avg']})
+    rows.append({'method': 'input (unedited)', 'sketch edge IoU': edge_iou(label_edges(parse_parts(x)), g['sketch'][:, 0] > 0, mask),
+                 'colour error': ((x - g['colour']).abs()[mask[:, None].expand(-1, 3, -1, -1)]).mean().item() / 2 * 255,
+                 'SWD ×10³': sliced_wasserstein(x, real)['avg']})
+    return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
+
+# %% ../nbs/60_local_edit.ipynb #b5387353
+GUIDE_SETS = (('sketch',), ('parts',), ('colour',), ('sketch', 'colour'), ('parts', 'colour'), GUIDES)
+
+@torch.no_grad()
+def incremental_eval(editor: LocalEditor, n: int = 500, K: int = 10, seed: int = 0, batch: int = 100,
+                     global_attributes=('hair_lightness', 'eye_blueness')) -> tuple[list[dict], dict]:
+    """`K` incremental edits of `n` held-out faces (each edit takes the previous output; a random mask and guide set per step),
+    against two global editors that invert with the encoder each time: one only re-renders the code ('invert'), one also
+    moves it to the new face's `global_attributes` ('invert+attr', the attributes the codes carry linearly).
+    Per step: PSNR and max |difference| against the original outside the union of all masks so far."""
+    from regen_nb.metrics import psnr
+    rng = np.random.default_rng(seed)
+    faces = [toy_face(HELDOUT_SEED + 3000 + i) for i in range(check_int('n', n, 1))]
+    params = [f.params for f in faces]
+    x0 = face_guides(faces, torch.zeros(n, 64, 64, dtype=torch.bool))['image']
+    ours, base, inv, union, rows, steps = x0.clone(), x0.clone(), x0.clone(), torch.zeros(n, *x0.shape[-2:], dtype=torch.bool), [], []
+    for k in range(1, check_int('K', K, 1) + 1):
+        params = [edited_params(p, random_face_params(HELDOUT_SEED + 100_000 + k * n + i), rng) for i, p in enumerate(params)]
+        tgt = [render_face(p) for p in params]
+        mask = torch.from_numpy(np.stack([random_edit_mask(t.parts, rng) for t in tgt]))
+        g, keys = face_guides(tgt, mask), GUIDE_SETS[rng.integers(len(GUIDE_SETS))]
+        kw = lambda sl: dict(sketch=g['sketch'][sl] if 'sketch' in keys else None, parts=g['part_ids'][sl] if 'parts' in keys else None,
+                             colour=g['colour'][sl] if 'colour' in keys else None)
+        ours = torch.cat([editor.edit(ours[i:i + batch], mask[i:i + batch], **kw(slice(i, i + batch))) for i in range(0, n, batch)])
+        inv = latent_image(editor.net, editor.E(inv), 'w+')
+        code = editor.E(base)
+        if editor.attributes is not None and global_attributes:
+            values = attribute_values(params)
+            code = editor.attributes.move(code, {a: values[:, list(ATTRIBUTES).index(a)] for a in global_attributes})
+        base = latent_image(editor.net, code, 'w+')
+        union |= mask
+        keep = ~union
+        if not keep.flatten(1).any(1).all(): raise ValueError("the masks covered a whole image; use fewer steps")
+        keep3 = keep[:, None].expand(-1, 3, -1, -1)
+        rows.append({'K': k, 'guides': '+'.join(keys), 'outside %': 100 * keep.float().mean().item(),
+                     'ours PSNR': psnr(ours, x0, keep).mean().item(), 'ours max|Δ|': (ours - x0)[keep3].abs().max().item(),
+                     'invert PSNR': psnr(inv, x0, keep).mean().item(), 'invert max|Δ|': (inv - x0)[keep3].abs().max().item(),
+                     'invert+attr PSNR': psnr(base, x0, keep).mean().item(), 'invert+attr max|Δ|': (base - x0)[keep3].abs().max().item()})
+        steps.append(dict(image=ours[:4].clone(), invert=inv[:4].clone(), mask=mask[:4].clone(), keys=keys))
+    return rows, dict(steps=steps, x0=x0[:4])
+
+# %% ../nbs/60_local_edit.ipynb #efbfb4b1
+def drift_figure(rows: list[dict], path=None):
+    "PSNR outside the edited regions after each incremental edit: ours (bit-exact, drawn at the top) against global editors."
+    import matplotlib; import matplotlib.pyplot as plt
+    K = [r['K'] for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    top = max(max(r['invert PSNR'], r['invert+attr PSNR']) for r in rows) + 10
+    ours = [top if math.isinf(r['ours PSNR']) else r['ours PSNR'] for r in rows]
+    ax[0].plot(K, ours, 'o-', label='ours (composited: ∞ dB, drawn here)')
+    ax[0].plot(K, [r['invert PSNR'] for r in rows], 's-', label='global: re-invert each edit')
+    ax[0].plot(K, [r['invert+attr PSNR'] for r in rows], '^-', label='global: re-invert + attribute edit')
+    ax[0].set(xlabel='incremental edits K', ylabel='PSNR outside all masks (dB)'); ax[0].legend(fontsize=7)
+    ax[1].plot(K, [r['ours max|Δ|'] for r in rows], 'o-', label='ours')
+    ax[1].plot(K, [r['invert max|Δ|'] for r in rows], 's-', label='re-invert')
+    ax[1].plot(K, [r['invert+attr max|Δ|'] for r in rows], '^-', label='re-invert + attribute')
+    ax[1].set(xlabel='incremental edits K', ylabel='max |Δ| outside all masks ([-1, 1] units)'); ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    if path is not None: fig.savefig(path, dpi=80)
+    return fig
+
+# %% ../nbs/60_local_edit.ipynb #30e295bf
+def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
+    "One picture (3×H×W in [-1, 1]) of the guides of an edit: colour, then part colours, then sketch lines, over a grey mask."
+    from regen_nb.core import to_tensor
+    from regen_nb.toyfaces import colorize_parts
+    m = torch.as_tensor(mask).bool()
+    out = torch.full((3, *m.shape), -1.0); out[:, m] = -0.5
+    if parts is not None:
+        out = torch.where(m, to_tensor(colorize_parts(torch.as_tensor(parts).numpy())), out)
+    if colour is not None:
+        c = torch.as_tensor(colour)[0] if torch.as_tensor(colour).ndim == 4 else torch.as_tensor(colour)
+        out = torch.where(m & (c.abs().sum(0) > 0), c, out)
+    if sketch is not None: out[:, m & (torch.as_tensor(sketch).squeeze() > 0)] = 1.0
+    return out
+
+# %% ../nbs/60_local_edit.ipynb #04acbab0
+import ipywidgets as widgets
+from .paint import MaskPainter
+
+LAYER_COLOURS = {'mask': (255, 40, 40), 'sketch': (255, 255, 255), 'colour': (40, 120, 255)}
+
+class LocalEditWidget(widgets.VBox):
+    "Paint a mask, sketch and colour strokes on one canvas, type a caption, press Edit; Undo edit goes back one edit."
+    def __init__(self, editor: LocalEditor, image, zoom: int | None = None):
+        from regen_nb.core import to_tensor
+        img = to_tensor(image) if not isinstance(image, torch.Tensor) else _batch(image, 4, 'image')[0]
+        self.editor, self.history = editor, [img.float()]
+        self.painter = MaskPainter(img, title='local edit', zoom=zoom)
+        h, w = img.shape[-2:]
+        self.layers = {'mask': self.painter.model, 'sketch': StrokeModel(h, w, radius=1), 'colour': StrokeModel(h, w, radius=2)}
+        self.colours, self._coloured = np.zeros((h, w, 3), np.uint8), np.zeros((h, w), bool)
+        self.layer = widgets.ToggleButtons(options=list(self.layers), value='mask', style=widgets.ToggleButtonsStyle(button_width='64px'))
+        self.layer.observe(lambda ch: self.select(ch['new']), 'value')
+        self.painter.brush.observe(lambda ch: setattr(self.painter.model, 'radius', ch['new']), 'value')
+        self.picker = widgets.ColorPicker(value='#3270c0', description='colour', layout=widgets.Layout(width='200px'))
+        self.caption = widgets.Text(placeholder='caption, e.g. "smiling, blonde hair"', layout=widgets.Layout(width='260px'))
+        self.edit_button = widgets.Button(description='Edit', icon='magic', button_style='primary')
+        self.undo_edit_button = widgets.Button(description='Undo edit', icon='undo', disabled=True)
+        self.edit_button.on_click(lambda _: self.edit()); self.undo_edit_button.on_click(lambda _: self.undo_edit())
+        self.painter.on_change(self._stroke_done)
+        self.message = widgets.HTML()
+        super().__init__([self.painter, widgets.HBox([self.layer, self.picker]),
+                          widgets.HBox([self.caption, self.edit_button, self.undo_edit_button]), self.message])
+
+    @property
+    def image(self) -> torch.Tensor: return self.history[-1]
+
+# %% ../nbs/60_local_edit.ipynb #f64dd982
+def select(self: LocalEditWidget, name: str):
+    "Paint on layer `name` ('mask', 'sketch' or 'colour') from now on."
+    check_choice('layer', name, list(self.layers))
+    p = self.painter
+    p.model, p.color = self.layers[name], LAYER_COLOURS[name]
+    p.fill = 'rgba({}, {}, {}, {})'.format(*p.color, p.opacity)
+    if self.layer.value != name: self.layer.value = name
+    p.redraw()
+
+def _stroke_done(self: LocalEditWidget, painter):
+    "Give the colour layer's new pixels the picker's colour."
+    now = self.layers['colour'].mask
+    new = now & ~self._coloured
+    if new.any(): self.colours[new] = [int(self.picker.value[i:i + 2], 16) for i in (1, 3, 5)]
+    self._coloured = now
+
+def stroke(self: LocalEditWidget, layer: str, points, colour: str | None = None):
+    "Paint one stroke through `points` (image pixels) on `layer`, as a mouse would (scripts and tests)."
+    self.select(layer)
+    if colour is not None: self.picker.value = colour
+    self.layers[layer].stroke(points); self.painter._changed()
+    return self
+
+LocalEditWidget.select, LocalEditWidget._stroke_done, LocalEditWidget.stroke = select, _stroke_done, stroke
+
+# %% ../nbs/60_local_edit.ipynb #6c87cec5
+def _guides_of(self: LocalEditWidget, mask: np.ndarray) -> dict:
+    "The sketch and colour map the strokes give (only inside `mask`); None for a layer without strokes there."
+    from regen_nb.parts import parse_parts
+    sk, co = self.layers['sketch'].mask & mask, self.layers['colour'].mask & mask
+    out = dict(sketch=torch.from_numpy(sk) if sk.any() else None, colour=None)
+    if co.any():
+        colours = torch.from_numpy(self.colours).permute(2, 0, 1).float().div(127.5).sub(1)[None]
+        parts = parse_parts(self.image[None])
+        out['colour'] = colour_map(colours, parts, torch.from_numpy(co)[None], fill=torch.from_numpy(mask)[None])
+    return out
+
+def edit(self: LocalEditWidget):
+    "Edit the current picture inside the painted mask with the strokes and caption; clears the sketch and colour strokes."
+    mask = self.layers['mask'].mask
+    if not mask.any(): self.message.value = '<b>paint a mask first</b> (layer "mask")'; return None
+    try: out = self.editor.edit(self.image, torch.from_numpy(mask), caption=self.caption.value.strip() or None, **self._guides_of(mask))[0]
+    except ValueError as e: self.message.value = f'<b>{e}</b>'; return None
+    self.history.append(out)
+    for k in ('sketch', 'colour'): self.layers[k].clear()
+    self._coloured[:] = False
+    self.painter.set_image(out); self.undo_edit_button.disabled = False
+    self.message.value = f'<small>{len(self.history) - 1} edit(s)</small>'
+    return out
+
+def undo_edit(self: LocalEditWidget) -> bool:
+    "Go back to the picture before the last edit; False if there is none."
+    if len(self.history) < 2: return False
+    self.history.pop(); self.painter.set_image(self.image)
+    self.undo_edit_button.disabled = len(self.history) < 2
+    self.message.value = f'<small>{len(self.history) - 1} edit(s)</small>'
+    return True
+
+LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit = _guides_of, edit, undo_edit
+
+# %% ../nbs/60_local_edit.ipynb #45fb9215
+@torch.no_grad()
+def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> dict:
+    "Seconds per edit of a 64×64 face at batch 1 (median of `n`) and per picture at batch 16."
+    if threads: torch.set_num_threads(threads)
+    net = decompose(load_generator(device=device))
+    editor = LocalEditor(net, load_encoder(G=net), load_local_editor(G=net, device=net.device))
+    faces = [toy_face(HELDOUT_SEED + i) for i in range(16)]
+    mask = torch.from_numpy(np.stack([random_edit_mask(f.parts, np.random.default_rng(i)) for i, f in enumerate(faces)]))
+    g = {k: v.to(net.device) if isinstance(v, torch.Tensor) else v for k, v in face_guides(faces, mask).items()}
+    one = lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl], parts=g['part_ids'][sl], colour=g['colour'][sl])
+    one(slice(0, 1))
+    times = []
+    for i in range(check_int('n', n, 1)):
+        t0 = time.perf_counter(); one(slice(i % 16, i % 16 + 1)); times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter(); one(slice(0, 16)); batch = (time.perf_counter() - t0) / 16
+    return {'seconds_per_edit': round(float(np.median(times)), 4), 'seconds_per_picture_batch16': round(batch, 4),
+            'threads': torch.get_num_threads(), 'size': 64, 'device': str(net.device)}
