@@ -27,16 +27,16 @@ from .stylegan import Generator, load_generator
 from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, random_face_params, render_face, toy_face
 
 # %% auto #0
-__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE',
+__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT',
            'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map', 'face_guides', 'stroke_mask', 'blob_mask',
            'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner',
            'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input', 'edit_loss',
            'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit', 'shipped_local_editor_path',
-           'save_local_editor', 'load_local_editor', 'train_local_edit_main', 'LocalEditor', 'AttributeSpace',
-           'attribute_values', 'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder', 'edited_params',
-           'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval',
-           'drift_figure', 'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit',
-           'bench_local_edit']
+           'save_local_editor', 'load_local_editor', 'train_local_edit_main', 'AttributeSpace', 'attribute_values',
+           'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder', 'shipped_text_path',
+           'save_attributes_text', 'load_attributes_text', 'LocalEditor', 'edited_params', 'boundary_pairs',
+           'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure',
+           'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #ccd2cf24
 MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
@@ -356,67 +356,11 @@ def train_local_edit_main(argv=None) -> dict:
     print(f"wrote {path} after {tr.step} steps ({tr.seconds:.0f}s)", flush=True)
     return dict(path=str(path), steps=tr.step, seconds=tr.seconds)
 
+# %% ../nbs/60_local_edit.ipynb #b2b4f6b2
+#| eval: false
 if __name__ == '__main__': train_local_edit_main()
 
-# %% ../nbs/60_local_edit.ipynb #a315c7df
-def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
-    x = torch.as_tensor(x)
-    if x.ndim == ndim - 1: x = x[None]
-    if x.ndim != ndim: raise ValueError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {tuple(x.shape)}")
-    return x
-
-class LocalEditor:
-    "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
-    def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
-                 attributes=None, text=None):
-        self.net = net if net is not None else decompose(load_generator())
-        self.E = E if E is not None else load_encoder(G=self.net)
-        self.model = model if model is not None else load_local_editor(G=self.net)
-        self.attributes, self.text = attributes, text
-
-    @torch.no_grad()
-    def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        "The encoder's w+ code of the masked picture."
-        return self.E(masked_input(image, mask))
-
-    def _guides(self, mask, n, sketch, parts, colour) -> dict:
-        m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
-        if sketch is not None:
-            s = _batch(sketch, 3, 'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
-            if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
-            out['sketch'] = (s[:, None] > 0.5).float().expand(n, -1, -1, -1) * m
-        if parts is not None:
-            p = _batch(parts, 3, 'parts').long()
-            if p.shape[-2:] != size or p.min() < 0 or p.max() >= len(PART_NAMES):
-                raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
-            out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
-        if colour is not None:
-            c = _batch(colour, 4, 'colour').float()
-            if c.shape[1:] != (3, *size): raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
-            out['colour'] = c.expand(n, -1, -1, -1) * m
-        return out
-
-    @torch.no_grad()
-    def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
-             caption: str | None = None, code=None, return_code: bool = False):
-        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool)."
-        image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
-        n = len(image)
-        if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
-            raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
-        mask = mask.expand(n, -1, -1)
-        guides = self._guides(mask, n, sketch, parts, colour)
-        if code is None: code = self.E(_batch(exemplar, 4, 'exemplar').float()).expand(n, -1, -1) if exemplar is not None else self.code(image, mask)
-        if caption:
-            if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
-            attributes = {**self.text.attributes_of(caption), **(attributes or {})}
-        if attributes:
-            if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
-            code = self.attributes.move(code, attributes)
-        out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
-        return (out, code) if return_code else out
-
-# %% ../nbs/60_local_edit.ipynb #0c478c9d
+# %% ../nbs/60_local_edit.ipynb #c6645a66
 ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
     'smile': lambda p: p.smile,
     'mouth_open': lambda p: p.mouth_open,
@@ -462,7 +406,7 @@ def fit_attributes(net: SplitGenerator, E: Encoder, n: int = 2000, seed_offset: 
     dirs = torch.stack([fit_direction(codes, values[:, i], ridge) for i in range(values.shape[1])])
     return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0))
 
-# %% ../nbs/60_local_edit.ipynb #98f19d22
+# %% ../nbs/60_local_edit.ipynb #c63c09e2
 def _phrases(p) -> dict:
     "The phrase each attribute of `p` gets in a caption (or none)."
     hair = sum(p.hair_color) / 765
@@ -484,7 +428,7 @@ def caption(p, rng: np.random.Generator | None = None, mention: float = 0.5) -> 
     start = ['a face with', 'a cartoon face,', 'make it', 'with'][rng.integers(4)]
     return start + ' ' + ', '.join(ph[n] for n in names), names
 
-# %% ../nbs/60_local_edit.ipynb #8ca21b29
+# %% ../nbs/60_local_edit.ipynb #e5f412d1
 WORD_RE = re.compile(r"[a-z]+")
 
 class TextEncoder(nn.Module):
@@ -531,7 +475,90 @@ def train_text_encoder(steps: int = 600, batch: int = 64, seed: int = 0) -> Text
         opt.zero_grad(); loss.backward(); opt.step()
     return enc.eval()
 
-# %% ../nbs/60_local_edit.ipynb #bbc936fe
+# %% ../nbs/60_local_edit.ipynb #63d5cf58
+TEXT_FORMAT = 'regen_nb.local_edit_text/1'
+
+def shipped_text_path() -> Path: return Path(resources.files('regen_nb')) / 'assets' / 'toy_local_edit_text.safetensors'
+
+def save_attributes_text(attrs: AttributeSpace, text: TextEncoder, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
+    "Write attribute directions and a caption encoder to one safetensors file (`path`) atomically."
+    header = json.dumps({'format': TEXT_FORMAT, 'names': attrs.names, 'vocab': text.vocab, 'metadata': metadata or {}})
+    tensors = {**{f'attr.{k}': v.float().contiguous().clone() for k, v in attrs.state_dict().items()},
+               **{f'text.{k}': v.detach().contiguous().clone() for k, v in text.state_dict().items()}}
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
+
+def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
+    "The attribute directions and caption encoder in `path` (`None`: the shipped ones)."
+    path = Path(path) if path is not None else shipped_text_path()
+    if not path.is_file(): raise FileNotFoundError(f"no attribute/text file at {path} (fit one in notebook 60_local_edit)")
+    with safe_open(str(path), framework='pt') as f:
+        header = json.loads((f.metadata() or {}).get('regen_nb', '{}')); t = {k: f.get_tensor(k) for k in f.keys()}
+    if header.get('format') != TEXT_FORMAT: raise ValueError(f"{path} is not a regen_nb attribute/text file")
+    attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'])
+    text = TextEncoder(header['vocab'], header['names'])
+    text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})
+    return attrs, text.eval()
+
+# %% ../nbs/60_local_edit.ipynb #f7b2ef1d
+def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.ndim == ndim - 1: x = x[None]
+    if x.ndim != ndim: raise ValueError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {tuple(x.shape)}")
+    return x
+
+class LocalEditor:
+    "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
+    def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
+                 attributes=None, text=None):
+        self.net = net if net is not None else decompose(load_generator())
+        self.E = E if E is not None else load_encoder(G=self.net)
+        self.model = model if model is not None else load_local_editor(G=self.net)
+        if attributes is None and text is None and shipped_text_path().is_file(): attributes, text = load_attributes_text()
+        self.attributes, self.text = attributes, text
+
+    @torch.no_grad()
+    def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "The encoder's w+ code of the masked picture."
+        return self.E(masked_input(image, mask))
+
+    def _guides(self, mask, n, sketch, parts, colour) -> dict:
+        m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
+        if sketch is not None:
+            s = _batch(sketch, 3, 'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
+            if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
+            out['sketch'] = (s[:, None] > 0.5).float().expand(n, -1, -1, -1) * m
+        if parts is not None:
+            p = _batch(parts, 3, 'parts').long()
+            if p.shape[-2:] != size or p.min() < 0 or p.max() >= len(PART_NAMES):
+                raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
+            out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
+        if colour is not None:
+            c = _batch(colour, 4, 'colour').float()
+            if c.shape[1:] != (3, *size): raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
+            out['colour'] = c.expand(n, -1, -1, -1) * m
+        return out
+
+    @torch.no_grad()
+    def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
+             caption: str | None = None, code=None, return_code: bool = False):
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool)."
+        image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
+        n = len(image)
+        if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
+            raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
+        mask = mask.expand(n, -1, -1)
+        guides = self._guides(mask, n, sketch, parts, colour)
+        if code is None: code = self.E(_batch(exemplar, 4, 'exemplar').float()).expand(n, -1, -1) if exemplar is not None else self.code(image, mask)
+        if caption:
+            if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
+            attributes = {**self.text.attributes_of(caption), **(attributes or {})}
+        if attributes:
+            if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
+            code = self.attributes.move(code, attributes)
+        out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
+        return (out, code) if return_code else out
+
+# %% ../nbs/60_local_edit.ipynb #857aaa02
 LOCAL_FIELDS = ('smile', 'mouth_open', 'lip_color', 'iris_color', 'gaze', 'brow_angle', 'brow_thickness', 'blush', 'hair_color', 'nose_style')
 
 def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
@@ -556,7 +583,7 @@ def seam_energy(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         total += (d * pair).flatten(1).sum(1); count += pair.flatten(1).sum(1)
     return total / count.clamp_min(1)
 
-# %% ../nbs/60_local_edit.ipynb #7f0dcf24
+# %% ../nbs/60_local_edit.ipynb #4169e6a0
 def label_edges(parts: torch.Tensor) -> torch.Tensor:
     "N×H×W bool: pixels whose part label differs from their right or lower neighbour (the renderer's sketch convention)."
     e = torch.zeros_like(parts, dtype=torch.bool)
@@ -570,7 +597,7 @@ def edge_iou(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor, toleran
     a, b = g(pred), g(true)
     return ((a & b).sum() / (a | b).sum().clamp_min(1)).item()
 
-# %% ../nbs/60_local_edit.ipynb #140bef74
+# %% ../nbs/60_local_edit.ipynb #957bfd68
 @torch.no_grad()
 def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 'parts', 'colour', 'none'), seed: int = 0,
                      batch: int = 50) -> tuple[list[dict], dict]:
@@ -614,7 +641,7 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
                  'SWD ×10³': sliced_wasserstein(x, real)['avg']})
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
 
-# %% ../nbs/60_local_edit.ipynb #b5387353
+# %% ../nbs/60_local_edit.ipynb #953104fe
 GUIDE_SETS = (('sketch',), ('parts',), ('colour',), ('sketch', 'colour'), ('parts', 'colour'), GUIDES)
 
 @torch.no_grad()
@@ -655,7 +682,7 @@ def incremental_eval(editor: LocalEditor, n: int = 500, K: int = 10, seed: int =
         steps.append(dict(image=ours[:4].clone(), invert=inv[:4].clone(), mask=mask[:4].clone(), keys=keys))
     return rows, dict(steps=steps, x0=x0[:4])
 
-# %% ../nbs/60_local_edit.ipynb #efbfb4b1
+# %% ../nbs/60_local_edit.ipynb #f64dd982
 def drift_figure(rows: list[dict], path=None):
     "PSNR outside the edited regions after each incremental edit: ours (bit-exact, drawn at the top) against global editors."
     import matplotlib; import matplotlib.pyplot as plt
@@ -675,7 +702,7 @@ def drift_figure(rows: list[dict], path=None):
     if path is not None: fig.savefig(path, dpi=80)
     return fig
 
-# %% ../nbs/60_local_edit.ipynb #30e295bf
+# %% ../nbs/60_local_edit.ipynb #03fc4b58
 def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
     "One picture (3×H×W in [-1, 1]) of the guides of an edit: colour, then part colours, then sketch lines, over a grey mask."
     from regen_nb.core import to_tensor
@@ -690,7 +717,7 @@ def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
     if sketch is not None: out[:, m & (torch.as_tensor(sketch).squeeze() > 0)] = 1.0
     return out
 
-# %% ../nbs/60_local_edit.ipynb #04acbab0
+# %% ../nbs/60_local_edit.ipynb #26ccf94b
 import ipywidgets as widgets
 from .paint import MaskPainter
 
@@ -722,7 +749,7 @@ class LocalEditWidget(widgets.VBox):
     @property
     def image(self) -> torch.Tensor: return self.history[-1]
 
-# %% ../nbs/60_local_edit.ipynb #f64dd982
+# %% ../nbs/60_local_edit.ipynb #07d3d3ee
 def select(self: LocalEditWidget, name: str):
     "Paint on layer `name` ('mask', 'sketch' or 'colour') from now on."
     check_choice('layer', name, list(self.layers))
@@ -748,7 +775,7 @@ def stroke(self: LocalEditWidget, layer: str, points, colour: str | None = None)
 
 LocalEditWidget.select, LocalEditWidget._stroke_done, LocalEditWidget.stroke = select, _stroke_done, stroke
 
-# %% ../nbs/60_local_edit.ipynb #6c87cec5
+# %% ../nbs/60_local_edit.ipynb #0b6f7cd5
 def _guides_of(self: LocalEditWidget, mask: np.ndarray) -> dict:
     "The sketch and colour map the strokes give (only inside `mask`); None for a layer without strokes there."
     from regen_nb.parts import parse_parts
@@ -783,7 +810,7 @@ def undo_edit(self: LocalEditWidget) -> bool:
 
 LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit = _guides_of, edit, undo_edit
 
-# %% ../nbs/60_local_edit.ipynb #45fb9215
+# %% ../nbs/60_local_edit.ipynb #92f17668
 @torch.no_grad()
 def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> dict:
     "Seconds per edit of a 64×64 face at batch 1 (median of `n`) and per picture at batch 16."
