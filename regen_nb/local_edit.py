@@ -499,7 +499,7 @@ def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})
     return attrs, text.eval()
 
-# %% ../nbs/60_local_edit.ipynb #f7b2ef1d
+# %% ../nbs/60_local_edit.ipynb #140bef74
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.ndim == ndim - 1: x = x[None]
@@ -558,7 +558,7 @@ class LocalEditor:
         out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
         return (out, code) if return_code else out
 
-# %% ../nbs/60_local_edit.ipynb #957bfd68
+# %% ../nbs/60_local_edit.ipynb #04acbab0
 LOCAL_FIELDS = ('smile', 'mouth_open', 'lip_color', 'iris_color', 'gaze', 'brow_angle', 'brow_thickness', 'blush', 'hair_color', 'nose_style')
 
 def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
@@ -583,7 +583,7 @@ def seam_energy(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         total += (d * pair).flatten(1).sum(1); count += pair.flatten(1).sum(1)
     return total / count.clamp_min(1)
 
-# %% ../nbs/60_local_edit.ipynb #3681f91a
+# %% ../nbs/60_local_edit.ipynb #6c87cec5
 def label_edges(parts: torch.Tensor) -> torch.Tensor:
     "N×H×W bool: pixels whose part label differs from their right or lower neighbour (the renderer's sketch convention)."
     e = torch.zeros_like(parts, dtype=torch.bool)
@@ -597,7 +597,7 @@ def edge_iou(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor, toleran
     a, b = g(pred), g(true)
     return ((a & b).sum() / (a | b).sum().clamp_min(1)).item()
 
-# %% ../nbs/60_local_edit.ipynb #05f01a29
+# %% ../nbs/60_local_edit.ipynb #e37b24ca
 @torch.no_grad()
 def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 'parts', 'colour', 'none'), seed: int = 0,
                      batch: int = 50) -> tuple[list[dict], dict]:
@@ -641,7 +641,7 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
                  'SWD ×10³': sliced_wasserstein(x, real)['avg']})
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
 
-# %% ../nbs/60_local_edit.ipynb #6c87cec5
+# %% ../nbs/60_local_edit.ipynb #45fb9215
 GUIDE_SETS = (('sketch',), ('parts',), ('colour',), ('sketch', 'colour'), ('parts', 'colour'), GUIDES)
 
 @torch.no_grad()
@@ -682,7 +682,7 @@ def incremental_eval(editor: LocalEditor, n: int = 500, K: int = 10, seed: int =
         steps.append(dict(image=ours[:4].clone(), invert=inv[:4].clone(), mask=mask[:4].clone(), keys=keys))
     return rows, dict(steps=steps, x0=x0[:4])
 
-# %% ../nbs/60_local_edit.ipynb #a70362db
+# %% ../nbs/60_local_edit.ipynb #26ccf94b
 def drift_figure(rows: list[dict], path=None):
     "PSNR outside the edited regions after each incremental edit: ours (bit-exact, drawn at the top) against global editors."
     import matplotlib; import matplotlib.pyplot as plt
@@ -702,7 +702,7 @@ def drift_figure(rows: list[dict], path=None):
     if path is not None: fig.savefig(path, dpi=80)
     return fig
 
-# %% ../nbs/60_local_edit.ipynb #b76bd66d
+# %% ../nbs/60_local_edit.ipynb #55db3a36
 def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
     "One picture (3×H×W in [-1, 1]) of the guides of an edit: colour, then part colours, then sketch lines, over a grey mask."
     from regen_nb.core import to_tensor
@@ -717,7 +717,7 @@ def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
     if sketch is not None: out[:, m & (torch.as_tensor(sketch).squeeze() > 0)] = 1.0
     return out
 
-# %% ../nbs/60_local_edit.ipynb #95f8894f
+# %% ../nbs/60_local_edit.ipynb #ebd6b7b4
 import ipywidgets as widgets
 from .paint import MaskPainter
 
@@ -749,7 +749,7 @@ class LocalEditWidget(widgets.VBox):
     @property
     def image(self) -> torch.Tensor: return self.history[-1]
 
-# %% ../nbs/60_local_edit.ipynb #55db3a36
+# %% ../nbs/60_local_edit.ipynb #6de69f57
 def select(self: LocalEditWidget, name: str):
     "Paint on layer `name` ('mask', 'sketch' or 'colour') from now on."
     check_choice('layer', name, list(self.layers))
@@ -775,7 +775,7 @@ def stroke(self: LocalEditWidget, layer: str, points, colour: str | None = None)
 
 LocalEditWidget.select, LocalEditWidget._stroke_done, LocalEditWidget.stroke = select, _stroke_done, stroke
 
-# %% ../nbs/60_local_edit.ipynb #a4f4537f
+# %% ../nbs/60_local_edit.ipynb #b5b8c4f6
 def _guides_of(self: LocalEditWidget, mask: np.ndarray) -> dict:
     "The sketch and colour map the strokes give (only inside `mask`); None for a layer without strokes there."
     from regen_nb.parts import parse_parts
@@ -810,7 +810,7 @@ def undo_edit(self: LocalEditWidget) -> bool:
 
 LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit = _guides_of, edit, undo_edit
 
-# %% ../nbs/60_local_edit.ipynb #b5b8c4f6
+# %% ../nbs/60_local_edit.ipynb #79c5398b
 @torch.no_grad()
 def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> dict:
     "Seconds per edit of a 64×64 face at batch 1 (median of `n`) and per picture at batch 16."
