@@ -154,6 +154,9 @@ def run_bench(args) -> dict:
     if args.what == 'invert':
         from regen_nb.encoder import bench_invert
         return bench_invert(device=args.device)
+    if args.what == 'local-edit':
+        from regen_nb.local_edit import bench_local_edit
+        return bench_local_edit(device=args.device)
     if args.what == 'toyfaces':
         from regen_nb.toyfaces import toy_face
         n, t0 = 500, time.perf_counter()
@@ -166,7 +169,7 @@ def run_bench(args) -> dict:
     raise ValueError(f"what={args.what!r} is not allowed; choose one of {BENCHMARKS}")
 
 # %% ../nbs/90_cli.ipynb #19fdce50
-BENCHMARKS = ('generator', 'projector', 'rewrite', 'invert', 'toyfaces', 'config-f')
+BENCHMARKS = ('generator', 'projector', 'rewrite', 'invert', 'local-edit', 'toyfaces', 'config-f')
 
 # %% ../nbs/90_cli.ipynb #f966225f
 class UsageError(ValueError):
