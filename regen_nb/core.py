@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 # %% auto #0
 __all__ = ['STALE_SECONDS', 'MARKER', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor',
            'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder', 'write_checkpoint',
-           'image_grid', 'show']
+           'save_weights', 'read_weights', 'image_grid', 'show']
 
 # %% ../nbs/00_core.ipynb #159e642a
 def check_choice(name: str, value, allowed: Iterable):
@@ -358,6 +358,29 @@ def write_checkpoint(out_dir: str | os.PathLike, step: int, write, keep: int = 2
     for old in ckpts[:-keep]:
         if old != final: _discard_folder(old)
     return final
+
+# %% ../nbs/00_core.ipynb #c0e5a1f2
+def save_weights(tensors: dict, path: str | os.PathLike, header: dict, overwrite: bool = False,
+                 dtype: torch.dtype | None = None) -> Path:
+    "Write `tensors` (name → tensor, cast to `dtype` if given) and the JSON-able `header` to the safetensors file `path` atomically."
+    from safetensors.torch import save_file
+    try: meta = {'regen_nb': json.dumps(header)}
+    except TypeError as e: raise ValueError(f"the header must be JSON-serialisable: {e}") from None
+    tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k, v in tensors.items()}
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta), overwrite)
+
+def read_weights(path: str | os.PathLike, fmt: str, what: str = 'network') -> tuple[dict, dict]:
+    "The header and tensors (as float32 where floating) of the file `save_weights` wrote at `path`, refusing one whose header `format` is not `fmt`."
+    from safetensors import safe_open
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} file at {path}")
+    try:
+        with safe_open(str(path), framework='pt') as f:
+            header, tensors = json.loads((f.metadata() or {}).get('regen_nb', '{}')), {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e: raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
+    if not isinstance(header, dict) or header.get('format') != fmt:
+        raise ValueError(f"{path} is not a regen_nb {what} (format {header.get('format') if isinstance(header, dict) else None!r}, expected {fmt!r})")
+    return header, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
 
 # %% ../nbs/00_core.ipynb #55bd7b56
 def _as_pil_list(images) -> list[Image.Image]:

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from fastcore.basics import patch_to
 from torch import nn
 
-from .core import atomic_write, check_choice, check_int, get_device, in_test
+from .core import atomic_write, check_choice, check_int, get_device, in_test, read_weights, save_weights
 from .decompose import Split, decompose
 from .metrics import psnr
 from .patterns import load_pattern
@@ -169,20 +169,14 @@ def toy_inpaint_path() -> Path:
 
 def save_small_net(net: nn.Module, path, overwrite: bool = False, metadata: dict | None = None) -> Path:
     "Write `net`'s weights, class name, width `net.ch` and `metadata` to the safetensors file `path` atomically."
-    from safetensors.torch import save_file
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()}
-    meta = {'regen_nb': json.dumps({'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch, 'metadata': metadata or {}})}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta), overwrite)
+    return save_weights(net.state_dict(), path, {'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch, 'metadata': metadata or {}}, overwrite)
 
 def load_small_net(cls: type, path) -> nn.Module:
     "A `cls` network (eval mode, no gradients) from the file `save_small_net` wrote at `path`; its `metadata` attached."
-    from safetensors import safe_open
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {cls.__name__} at {path}: train one and save it with save_small_net")
-    with safe_open(str(path), framework='pt') as f:
-        header = json.loads((f.metadata() or {}).get('regen_nb', '{}'))
-        if header.get('format') != f'regen_nb.{cls.__name__}': raise ValueError(f"{path} holds no {cls.__name__} (format {header.get('format')!r})")
-        net = cls(header['ch']); net.load_state_dict({k: f.get_tensor(k) for k in f.keys()})
+    header, tensors = read_weights(path, f'regen_nb.{cls.__name__}', cls.__name__)
+    net = cls(header['ch']); net.load_state_dict(tensors)
     net.metadata = header.get('metadata', {})
     return net.eval().requires_grad_(False)
 

@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from pytorch_msssim import ssim as ms_ssim
 
-from .core import atomic_write, check_int, check_choice, get_device, write_checkpoint, image_grid
+from .core import atomic_write, check_int, check_choice, get_device, read_weights, save_weights, write_checkpoint, image_grid
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps
 from .encoder import Encoder, load_encoder, fit_direction
 from .invert import latent_image, markdown_table
@@ -318,21 +318,16 @@ def shipped_local_editor_path() -> Path: return Path(resources.files('regen_nb')
 def save_local_editor(model: LocalEditNet, path, metadata: dict | None = None, overwrite: bool = False,
                       dtype: torch.dtype = torch.float16) -> Path:
     "Write `model` (weights as `dtype`, its config, `metadata`) to the safetensors file `path` atomically."
-    header = json.dumps({'format': LOCAL_EDIT_FORMAT, 'config': model.config, 'metadata': metadata or {}})
-    tensors = {k: v.detach().cpu().to(dtype).contiguous().clone() for k, v in model.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
+    header = {'format': LOCAL_EDIT_FORMAT, 'config': model.config, 'metadata': metadata or {}}
+    return save_weights(model.state_dict(), path, header, overwrite, dtype)
 
 def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, device=None) -> LocalEditNet:
     "A `LocalEditNet` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another generator."
     path = Path(path) if path is not None else shipped_local_editor_path()
     if not path.is_file(): raise FileNotFoundError(f"no local editor at {path}" + (" (train one in notebook 60_local_edit)" if path == shipped_local_editor_path() else ""))
-    try:
-        with safe_open(str(path), framework='pt') as f:
-            header = json.loads((f.metadata() or {}).get('regen_nb', '{}')); tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e: raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
-    if header.get('format') != LOCAL_EDIT_FORMAT: raise ValueError(f"{path} is not a regen_nb local editor (format {header.get('format')!r})")
+    header, tensors = read_weights(path, LOCAL_EDIT_FORMAT, 'local editor')
     cfg = header['config']
-    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions']); model.load_state_dict({k: v.float() for k, v in tensors.items()})
+    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions']); model.load_state_dict(tensors)
     model.metadata = header.get('metadata', {})
     if G is not None and model.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {model.metadata.get('generator_hash')}, not this one; train one (LocalEditTrainer)")
@@ -482,18 +477,15 @@ def shipped_text_path() -> Path: return Path(resources.files('regen_nb')) / 'ass
 
 def save_attributes_text(attrs: AttributeSpace, text: TextEncoder, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
     "Write attribute directions and a caption encoder to one safetensors file (`path`) atomically."
-    header = json.dumps({'format': TEXT_FORMAT, 'names': attrs.names, 'vocab': text.vocab, 'metadata': metadata or {}})
-    tensors = {**{f'attr.{k}': v.float().contiguous().clone() for k, v in attrs.state_dict().items()},
-               **{f'text.{k}': v.detach().contiguous().clone() for k, v in text.state_dict().items()}}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
+    header = {'format': TEXT_FORMAT, 'names': attrs.names, 'vocab': text.vocab, 'metadata': metadata or {}}
+    tensors = {**{f'attr.{k}': v.float() for k, v in attrs.state_dict().items()}, **{f'text.{k}': v for k, v in text.state_dict().items()}}
+    return save_weights(tensors, path, header, overwrite)
 
 def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     "The attribute directions and caption encoder in `path` (`None`: the shipped ones)."
     path = Path(path) if path is not None else shipped_text_path()
     if not path.is_file(): raise FileNotFoundError(f"no attribute/text file at {path} (fit one in notebook 60_local_edit)")
-    with safe_open(str(path), framework='pt') as f:
-        header = json.loads((f.metadata() or {}).get('regen_nb', '{}')); t = {k: f.get_tensor(k) for k in f.keys()}
-    if header.get('format') != TEXT_FORMAT: raise ValueError(f"{path} is not a regen_nb attribute/text file")
+    header, t = read_weights(path, TEXT_FORMAT, 'attribute/text file')
     attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'])
     text = TextEncoder(header['vocab'], header['names'])
     text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})

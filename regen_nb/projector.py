@@ -541,13 +541,13 @@ def _as_tensor_image(img, size: int) -> torch.Tensor:
     if isinstance(img, torch.Tensor):
         if img.ndim != 3 or img.shape[0] != 3: raise ValueError(f"image tensors must be 3×H×W, got {tuple(img.shape)}")
         if img.shape[1:] != (size, size):
-            warnings.warn(f"resizing a {img.shape[1]}×{img.shape[2]} image to {size}×{size}, the projector's size")
+            warnings.warn(f"resizing a {img.shape[1]}×{img.shape[2]} image to {size}×{size}, the size the model works at")
             img = F.interpolate(img[None].float(), (size, size), mode='bilinear', antialias=True, align_corners=False)[0]
         return img.float()
     if not isinstance(img, (Image.Image, np.ndarray, str, os.PathLike)):
         raise ValueError(f"images must be tensors, PIL images, arrays or paths, got {type(img).__name__}")
     img = load_image(img)
-    if img.size != (size, size): warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the projector's size")
+    if img.size != (size, size): warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the size the model works at")
     return to_tensor(img, size)
 
 def as_image_batch(images, size: int) -> torch.Tensor:
