@@ -116,10 +116,10 @@ class LossView:
 
 # %% ../nbs/50_invert.ipynb #0beb512b
 def markdown_table(rows: list[dict], cols: list[str] | None = None) -> str:
-    "`rows` (dicts with the same keys) as a markdown table; floats get 3 significant decimals, `None` shows as n/a."
+    "`rows` (dicts with the same keys) as a markdown table; floats below 10 get 3 significant digits, larger ones one decimal; `None` shows as n/a."
     if not rows: raise ValueError("rows is empty")
     cols = cols or list(rows[0])
-    fmt = lambda v: 'n/a' if v is None else (f'{v:.3f}' if abs(v) < 10 else f'{v:.1f}') if isinstance(v, float) else str(v)
+    fmt = lambda v: 'n/a' if v is None else (f'{v:.3g}' if abs(v) < 10 else f'{v:.1f}') if isinstance(v, float) else str(v)
     return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
 
 def show_table(rows: list[dict], cols: list[str] | None = None) -> str:
@@ -215,7 +215,7 @@ class MultiCode(nn.Module):
         return net.render(fused, SplitState(self.w_rest, noise_maps(net.G, 'fixed')), skip=skip)
 
 # %% ../nbs/50_invert.ipynb #b13bafdf
-DEFAULT_COMPOSING_LAYER = 'convs.3'   # 16×16; chosen by the layer-by-task table below
+DEFAULT_COMPOSING_LAYER = 'convs.3'   # 16×16: the compromise the layer-by-task table below argues for
 
 def invert_multicode(G: Generator | SplitGenerator, images, layer: str | None = None, n_codes: int = 20, steps: int = 300,
                      lr: float = 0.05, task: str = 'reconstruct', hole=None, factor: int = 4, seed: int = 0,
