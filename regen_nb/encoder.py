@@ -13,12 +13,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 
-from .core import atomic_write, check_int, get_device, in_test, write_checkpoint, _in_notebook, image_grid
+from .core import check_int, get_device, in_test, read_weights, save_weights, write_checkpoint, _in_notebook, image_grid
 from .decompose import SplitGenerator, decompose
 from .invert import LossView, invert, invert_multicode, latent_image, reconstruction_loss, Inversion, show_table
 from .projector import as_image_batch, frozen, generator_hash, latest_checkpoint, step_generator
@@ -233,20 +232,15 @@ def encoder(self: EncoderTrainer) -> Encoder:
 
 def save_encoder(E: Encoder, path, overwrite: bool = False, dtype: torch.dtype = torch.float32) -> Path:
     "Write `E` (weights as `dtype`, architecture, `E.metadata`) to the safetensors file `path` atomically."
-    header = json.dumps({'format': ENCODER_FORMAT, 'config': E.config, 'metadata': getattr(E, 'metadata', {})})
-    tensors = {k: v.detach().cpu().to(dtype).contiguous().clone() for k, v in E.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
+    header = {'format': ENCODER_FORMAT, 'config': E.config, 'metadata': getattr(E, 'metadata', {})}
+    return save_weights(E.state_dict(), path, header, overwrite, dtype)
 
 def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=None) -> Encoder:
     "An `Encoder` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another generator."
     path = Path(path) if path is not None else shipped_encoder_path()
     if not path.is_file(): raise FileNotFoundError(f"no encoder file at {path}" + (" (train one in notebook 51_encoder)" if path == shipped_encoder_path() else ""))
-    try:
-        with safe_open(str(path), framework='pt') as f:
-            header = json.loads((f.metadata() or {}).get('regen_nb', '{}')); tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e: raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
-    if header.get('format') != ENCODER_FORMAT: raise ValueError(f"{path} is not a regen_nb encoder (format {header.get('format')!r})")
-    E = Encoder(**header['config']); E.load_state_dict({k: v.float() for k, v in tensors.items()}); E.metadata = header.get('metadata', {})
+    header, tensors = read_weights(path, ENCODER_FORMAT, 'encoder')
+    E = Encoder(**header['config']); E.load_state_dict(tensors); E.metadata = header.get('metadata', {})
     if G is not None and E.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {E.metadata.get('generator_hash')}, not for this one ({generator_hash(G)}); "
                          "train an encoder for it (EncoderTrainer) or load the matching generator")
