@@ -5,7 +5,7 @@
 # %% ../nbs/60_local_edit.ipynb #308f37f1
 from __future__ import annotations
 import argparse, json, math, re, time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from importlib import resources
 
@@ -16,27 +16,32 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from pytorch_msssim import ssim as ms_ssim
+from PIL import Image
+from tqdm.auto import tqdm
 
-from .core import atomic_write, check_int, check_choice, get_device, read_weights, save_weights, write_checkpoint, image_grid
-from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps
+from .core import atomic_write, check_int, check_choice, get_device, read_weights, save_weights, write_checkpoint, image_grid, to_tensor
+from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps, sample_z, styles_of
 from .encoder import Encoder, load_encoder, fit_direction
 from .invert import latent_image, markdown_table
+from .parts import parse_parts
 from .paint import brush_segment, StrokeModel
 from .projector import generator_hash, latest_checkpoint, step_generator
 from .stylegan import Generator, load_generator
-from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, random_face_params, render_face, toy_face
+from .toyfaces import FaceParams, HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, random_face_params, render_face, toy_face
 
 # %% auto #0
 __all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT',
-           'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map', 'face_guides', 'stroke_mask', 'blob_mask',
-           'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner',
-           'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input', 'edit_loss',
-           'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit', 'shipped_local_editor_path',
-           'save_local_editor', 'load_local_editor', 'train_local_edit_main', 'AttributeSpace', 'attribute_values',
-           'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder', 'shipped_text_path',
-           'save_attributes_text', 'load_attributes_text', 'LocalEditor', 'edited_params', 'boundary_pairs',
-           'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure',
-           'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
+           'POSE_NAMES', 'WARP_FORMAT', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map', 'face_guides',
+           'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator',
+           'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input',
+           'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit',
+           'shipped_local_editor_path', 'save_local_editor', 'load_local_editor', 'train_local_edit_main',
+           'AttributeSpace', 'attribute_values', 'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder',
+           'shipped_text_path', 'save_attributes_text', 'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose',
+           'warp_pairs', 'LatentWarp', 'train_latent_warp', 'shipped_warp_path', 'save_latent_warp', 'load_latent_warp',
+           'LocalEditor', 'edited_params', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou',
+           'single_edit_eval', 'incremental_eval', 'drift_figure', 'guide_picture', 'LocalEditWidget', 'select',
+           'stroke', 'edit', 'undo_edit', 'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #ccd2cf24
 MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
@@ -156,33 +161,33 @@ class StyleFusion(nn.Module):
         return g * h + (1 - g) * b, g
 
 class Refiner(nn.Module):
-    "Encoder-decoder 32 → 16 → 32 → 64 with style fusion of the bank at 16×16 and 32×32; the last stage sees the masked picture."
-    def __init__(self, c: int = 32, bank_channels: dict | None = None):
+    "Encoder-decoder 32 → 16 → 32 → 64 with style fusion of the bank at 16×16 and 32×32; the last stage sees the masked picture (and, with `guide_channels`, the guides) at full resolution."
+    def __init__(self, c: int = 32, bank_channels: dict | None = None, guide_channels: int = 0):
         super().__init__()
         bank_channels = bank_channels or {16: 64, 32: 32}
         self.down = nn.Sequential(nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.2), ResBlock(2 * c, 2 * c))
         self.fuse16, self.mid = StyleFusion(2 * c, bank_channels[16]), ResBlock(2 * c, 2 * c)
         self.up = ResBlock(2 * c + c, c)
         self.fuse32 = StyleFusion(c, bank_channels[32])
-        self.out = nn.Sequential(nn.Conv2d(c + 4, 16, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(16, 16, 3, padding=1),
+        self.out = nn.Sequential(nn.Conv2d(c + 4 + guide_channels, 16, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(16, 16, 3, padding=1),
                                  nn.LeakyReLU(0.2), nn.Conv2d(16, 3, 3, padding=1))
 
-    def forward(self, x, bank: dict, mask, image_in):
+    def forward(self, x, bank: dict, mask, image_in, guides_in=None):
         d = self.down(x)
         h, g16 = self.fuse16(d, bank[16], mask); h = self.mid(h)
         h = self.up(torch.cat([F.interpolate(h, scale_factor=2), x], 1))
         h, g32 = self.fuse32(h, bank[32], mask)
-        h = torch.cat([F.interpolate(h, scale_factor=2, mode='bilinear', align_corners=False), image_in], 1)
+        h = torch.cat([F.interpolate(h, scale_factor=2, mode='bilinear', align_corners=False), image_in] + ([guides_in] if guides_in is not None else []), 1)
         return torch.tanh(self.out(h)), {16: g16, 32: g32}
 
 # %% ../nbs/60_local_edit.ipynb #54cb00e8
 class LocalEditNet(nn.Module):
     "Aggregator + refiner; `forward` returns the picture composited in pixels with the input outside the mask."
-    def __init__(self, channels: int = 32, bank_channels: dict | None = None, resolutions=(16, 32)):
+    def __init__(self, channels: int = 32, bank_channels: dict | None = None, resolutions=(16, 32), full_res_guides: bool = True):
         super().__init__()
-        self.config = dict(channels=channels, resolutions=list(resolutions))
+        self.config = dict(channels=channels, resolutions=list(resolutions), full_res_guides=full_res_guides)
         self.aggregate = Aggregator(channels)
-        self.refine = Refiner(channels, bank_channels)
+        self.refine = Refiner(channels, bank_channels, sum(MODALITY_CHANNELS[k] for k in GUIDES) if full_res_guides else 0)
 
     def forward(self, image, mask, bank: dict, sketch=None, parts=None, colour=None, return_extras: bool = False):
         n, (h, w) = len(image), image.shape[-2:]
@@ -195,7 +200,8 @@ class LocalEditNet(nn.Module):
         if isinstance(given.get('sketch'), torch.Tensor) and given['sketch'].ndim == 4 and given['sketch'].shape[0] != n:
             raise ValueError(f"sketch has {given['sketch'].shape[0]} images, the picture batch has {n}")
         feats, weights = self.aggregate(inputs, mask, present)
-        out, gates = self.refine(feats, bank, mask, inputs['image'])
+        full = torch.cat([inputs[k] for k in GUIDES], 1) if self.config['full_res_guides'] else None   # sharp lines and boundaries
+        out, gates = self.refine(feats, bank, mask, inputs['image'], full)
         composite = keep * image + (1 - keep) * out
         return (composite, dict(raw=out, weights=weights, gates=gates)) if return_extras else composite
 
@@ -206,9 +212,11 @@ class LocalEditConfig:
     batch_size: int = 8
     lr: float = 2e-3
     ssim_weight: float = 0.5
+    edge_weight: float = 1.0   # L1 between image gradients: sharp edges, a clean seam
     drop: float = 0.5          # chance that each guide is missing in a step
     target_code: float = 0.5   # chance that a sample's bank code is the target's (an edited / exemplar code)
     channels: int = 32
+    full_res_guides: bool = True   # the refiner's last stage also sees the guides at 64×64
     seed: int = 0
 
     @classmethod
@@ -235,11 +243,19 @@ def masked_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     "`image` with the pixels of `mask` (N×H×W) set to 0 (mid grey): what the editor and its encoder see."
     return image * (~mask.bool()).float()[:, None]
 
-def edit_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, ssim_weight: float = 0.5) -> torch.Tensor:
-    "L1 inside `mask` plus `ssim_weight`·(1 − SSIM) of the composite `out` against `target`."
+def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Horizontal and vertical neighbour differences of `x` (N×C×H×W)."
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+def edit_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, ssim_weight: float = 0.5, edge_weight: float = 0.0) -> torch.Tensor:
+    "L1 inside `mask`, plus `ssim_weight`·(1 − SSIM) and `edge_weight`·(L1 of image gradients) of the composite `out` against `target`."
     m = mask.float()[:, None]
-    l1 = ((out - target).abs() * m).sum() / (3 * m.sum()).clamp_min(1)
-    return l1 + ssim_weight * (1 - ms_ssim((out + 1) / 2, (target + 1) / 2, data_range=1, win_size=7))
+    area = (3 * m.sum()).clamp_min(1)
+    l1 = ((out - target).abs() * m).sum() / area
+    loss = l1 + ssim_weight * (1 - ms_ssim((out + 1) / 2, (target + 1) / 2, data_range=1, win_size=7))
+    if edge_weight:   # the composite equals the target outside the mask, so only the mask and its edge contribute
+        loss = loss + edge_weight * sum((a - b).abs().sum() for a, b in zip(image_gradients(out), image_gradients(target))) / area
+    return loss
 
 # %% ../nbs/60_local_edit.ipynb #a5d654a4
 class LocalEditTrainer:
@@ -248,7 +264,7 @@ class LocalEditTrainer:
         self.net, self.E, self.config = net, E.requires_grad_(False), config or LocalEditConfig()
         net.G.requires_grad_(False)
         torch.manual_seed(self.config.seed)
-        self.model = LocalEditNet(self.config.channels).to(net.device)
+        self.model = LocalEditNet(self.config.channels, full_res_guides=self.config.full_res_guides).to(net.device)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=self.config.lr, betas=(0.9, 0.99))
         self.step, self.seconds, self.history = 0, 0.0, []
         self.generator_hash = generator_hash(net)
@@ -265,7 +281,7 @@ class LocalEditTrainer:
         batch, given = training_batch(c, self.step)
         batch = {k: v.to(self.net.device) for k, v in batch.items()}
         out = self.model(batch['image'], batch['mask'], self.bank_of(batch), **{k: batch[k] for k in GUIDES if given[k]})
-        loss = edit_loss(out, batch['image'], batch['mask'], c.ssim_weight)
+        loss = edit_loss(out, batch['image'], batch['mask'], c.ssim_weight, c.edge_weight)
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
         self.step += 1
         logs = dict(step=self.step, loss=loss.item())
@@ -327,7 +343,7 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
     if not path.is_file(): raise FileNotFoundError(f"no local editor at {path}" + (" (train one in notebook 60_local_edit)" if path == shipped_local_editor_path() else ""))
     header, tensors = read_weights(path, LOCAL_EDIT_FORMAT, 'local editor')
     cfg = header['config']
-    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions']); model.load_state_dict(tensors)
+    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions'], full_res_guides=cfg.get('full_res_guides', False)); model.load_state_dict(tensors)
     model.metadata = header.get('metadata', {})
     if G is not None and model.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {model.metadata.get('generator_hash')}, not this one; train one (LocalEditTrainer)")
@@ -491,6 +507,104 @@ def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})
     return attrs, text.eval()
 
+# %% ../nbs/60_local_edit.ipynb #b1e0a002
+def mix_codes(net: SplitGenerator, code: torch.Tensor, amount: float, seed: int = 0) -> torch.Tensor:
+    "`code` (N×n_latent×d) moved `amount` of the way (0..1) toward random codes of `net`'s generator drawn from `seed`."
+    if not 0 <= amount <= 1: raise ValueError(f"amount must be in [0, 1], got {amount}")
+    if amount == 0: return code
+    G = net.G
+    rand = styles_of(G, sample_z(G, len(code), seed)).to(code)
+    return code + amount * (rand - code)
+
+# %% ../nbs/60_local_edit.ipynb #b1e0a004
+POSE_NAMES = ('face_x', 'face_y', 'turn', 'eye_y')
+
+def pose_of(parts) -> torch.Tensor:
+    "N×4 pose (`POSE_NAMES`, roughly unit scale) of part maps `parts` (N×H×W or H×W part ids, see `PART_NAMES`)."
+    parts = torch.as_tensor(np.ascontiguousarray(parts))
+    if parts.ndim == 2: parts = parts[None]
+    h, w = parts.shape[-2:]
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing='ij')
+    def centre(m):
+        m = m.float(); area = m.sum((1, 2)).clamp_min(1)
+        return (m * xs).sum((1, 2)) / area, (m * ys).sum((1, 2)) / area
+    face = (parts != PART_NAMES.index('background')) & (parts != PART_NAMES.index('hair'))
+    features = parts >= PART_NAMES.index('left_eye')
+    eyes = (parts == PART_NAMES.index('left_eye')) | (parts == PART_NAMES.index('right_eye'))
+    (fx, fy), (gx, _), (_, ey) = centre(face), centre(features), centre(eyes)
+    return torch.stack([fx, fy, gx - fx, ey], 1) * 5
+
+# %% ../nbs/60_local_edit.ipynb #b1e0a007
+def with_pose(p: FaceParams, q: FaceParams) -> FaceParams:
+    "The face `p` placed at the pose of `q`: `q`'s head position and turn, `p`'s features moved with its head."
+    dy = q.head_y - p.head_y
+    return replace(p, head_x=q.head_x, head_y=q.head_y, turn=q.turn, eye_y=p.eye_y + dy, hairline=p.hairline + dy,
+                   hair_sides=p.hair_sides + dy, nose_y=p.nose_y + dy, mouth_y=p.mouth_y + dy)
+
+def warp_pairs(seeds, rng: np.random.Generator) -> dict:
+    "For each seed an exemplar and the same face at another pose (half flipped, half at a random face's pose), with both poses."
+    ex, target, pose_ex, pose_target = [], [], [], []
+    for s in seeds:
+        p = random_face_params(int(s))
+        if rng.random() < 0.5:
+            t = render_face(p); e_image, e_parts = t.image.transpose(Image.Transpose.FLIP_LEFT_RIGHT), t.parts[:, ::-1]
+        else:
+            t, e = render_face(with_pose(p, random_face_params(int(rng.integers(0, HELDOUT_SEED))))), render_face(p)
+            e_image, e_parts = e.image, e.parts
+        ex.append(to_tensor(e_image)); target.append(to_tensor(t.image))
+        pose_ex.append(pose_of(e_parts)); pose_target.append(pose_of(t.parts))
+    return dict(exemplar=torch.stack(ex), target=torch.stack(target), pose_exemplar=torch.cat(pose_ex), pose_target=torch.cat(pose_target))
+
+# %% ../nbs/60_local_edit.ipynb #b1e0a009
+class LatentWarp(nn.Module):
+    "Code-to-code warping: `w + f(w, pose_from, pose_to)`; the last layer starts at zero, so an untrained warp changes nothing."
+    def __init__(self, n_latent: int, style_dim: int, hidden: int = 512):
+        super().__init__()
+        self.config = dict(n_latent=n_latent, style_dim=style_dim, hidden=hidden)
+        self.net = nn.Sequential(nn.Linear(n_latent * style_dim + 2 * len(POSE_NAMES), hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_latent * style_dim))
+        nn.init.zeros_(self.net[-1].weight); nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, w: torch.Tensor, pose_from: torch.Tensor, pose_to: torch.Tensor) -> torch.Tensor:
+        return w + self.net(torch.cat([w.flatten(1), pose_from, pose_to], 1)).view_as(w)
+
+# %% ../nbs/60_local_edit.ipynb #b1e0a010
+def train_latent_warp(net: SplitGenerator, E: Encoder, steps: int = 1000, batch_size: int = 16, lr: float = 1e-4,
+                      seed: int = 0, progress: bool = True) -> LatentWarp:
+    "Train a `LatentWarp` on `warp_pairs`: the warped exemplar code should be the encoder's code of the target, and draw it."
+    torch.manual_seed(seed); rng = np.random.default_rng(seed)
+    net.G.requires_grad_(False); E.requires_grad_(False)
+    warp = LatentWarp(net.G.n_latent, net.G.style_dim).to(net.device)
+    opt = torch.optim.Adam(warp.parameters(), lr=lr)
+    for _ in tqdm(range(check_int('steps', steps, 1)), desc='training latent warp', disable=not progress):
+        b = {k: v.to(net.device) for k, v in warp_pairs(rng.integers(0, HELDOUT_SEED, batch_size), rng).items()}
+        with torch.no_grad(): w_ex, w_target = E(b['exemplar']), E(b['target'])
+        w = warp(w_ex, b['pose_exemplar'], b['pose_target'])
+        loss = F.mse_loss(w, w_target) + (latent_image(net, w) - b['target']).abs().mean()
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    warp.metadata = dict(generator_hash=generator_hash(net), steps=steps, batch_size=batch_size)
+    return warp.eval()
+
+# %% ../nbs/60_local_edit.ipynb #b1e0a011
+WARP_FORMAT = 'regen_nb.latent_warp/1'
+
+def shipped_warp_path() -> Path: return Path(resources.files('regen_nb')) / 'assets' / 'toy_latent_warp.safetensors'
+
+def save_latent_warp(warp: LatentWarp, path, overwrite: bool = False, dtype: torch.dtype = torch.float16) -> Path:
+    "Write `warp` (weights as `dtype`, config, metadata) to the safetensors file `path` atomically."
+    header = {'format': WARP_FORMAT, 'config': warp.config, 'metadata': getattr(warp, 'metadata', {})}
+    return save_weights(warp.state_dict(), path, header, overwrite, dtype)
+
+def load_latent_warp(path=None, G: Generator | SplitGenerator | None = None) -> LatentWarp:
+    "A `LatentWarp` from `path` (`None`: the shipped one); with `G`, refuse one trained for another generator."
+    path = Path(path) if path is not None else shipped_warp_path()
+    if not path.is_file(): raise FileNotFoundError(f"no latent warp at {path} (train one with train_latent_warp)")
+    header, tensors = read_weights(path, WARP_FORMAT, 'latent warp')
+    warp = LatentWarp(**header['config']); warp.load_state_dict(tensors); warp.metadata = header.get('metadata', {})
+    if G is not None and warp.metadata.get('generator_hash') != generator_hash(G):
+        raise ValueError(f"{path} was trained for generator {warp.metadata.get('generator_hash')}, not this one; train one (train_latent_warp)")
+    return warp.eval()
+
 # %% ../nbs/60_local_edit.ipynb #140bef74
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
@@ -501,17 +615,28 @@ def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
 class LocalEditor:
     "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
     def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
-                 attributes=None, text=None):
+                 attributes=None, text=None, warp: LatentWarp | None = None):
         self.net = net if net is not None else decompose(load_generator())
         self.E = E if E is not None else load_encoder(G=self.net)
         self.model = model if model is not None else load_local_editor(G=self.net)
         if attributes is None and text is None and shipped_text_path().is_file(): attributes, text = load_attributes_text()
         self.attributes, self.text = attributes, text
+        self.warp = warp if warp is not None else (load_latent_warp(G=self.net) if shipped_warp_path().is_file() else None)
 
     @torch.no_grad()
     def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         "The encoder's w+ code of the masked picture."
         return self.E(masked_input(image, mask))
+
+    @torch.no_grad()
+    def exemplar_code(self, exemplar: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        "The encoder's code of `exemplar` (1 or N pictures), warped to the pose of each picture in `image` when the editor has a warp."
+        ex = _batch(exemplar, 4, 'exemplar').float()
+        if len(ex) not in (1, len(image)): raise ValueError(f"give 1 exemplar or one per picture ({len(image)}), got {len(ex)}")
+        w = self.E(ex).expand(len(image), -1, -1)
+        if self.warp is None: return w
+        pose_ex = pose_of(parse_parts(ex)).expand(len(image), -1)
+        return self.warp(w, pose_ex.to(w), pose_of(parse_parts(image)).to(w))
 
     def _guides(self, mask, n, sketch, parts, colour) -> dict:
         m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
@@ -532,15 +657,17 @@ class LocalEditor:
 
     @torch.no_grad()
     def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
-             caption: str | None = None, code=None, return_code: bool = False):
-        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool)."
+             caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, return_code: bool = False):
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety."
         image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
         n = len(image)
         if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
             raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
         mask = mask.expand(n, -1, -1)
         guides = self._guides(mask, n, sketch, parts, colour)
-        if code is None: code = self.E(_batch(exemplar, 4, 'exemplar').float()).expand(n, -1, -1) if exemplar is not None else self.code(image, mask)
+        if not 0 <= mix <= 1: raise ValueError(f"mix must be in [0, 1], got {mix}")
+        if code is None: code = self.exemplar_code(exemplar, image) if exemplar is not None else self.code(image, mask)
+        code = mix_codes(self.net, code, mix, seed)
         if caption:
             if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
             attributes = {**self.text.attributes_of(caption), **(attributes or {})}
