@@ -18,14 +18,17 @@ from .core import check_choice, check_int, image_grid, to_pil
 from .paint import MaskPainter, NO_WIDGETS, mask_overlay
 from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
 from .parts import auto_mask
-from .stylegan import load_generator, save_generator
-from .projector import generator_hash
+from .stylegan import Generator, load_generator, save_generator
+from .projector import generator_hash, load_projector
 from .decompose import decompose
 from .rule import MAX_TARGETS, Rule, seed_faces
 from .rewrite import METHODS, rewrite
+from .inpaint import load_inpainter, save_small_net, toy_inpaint_projector_path
+from .translate import load_translator, toy_translator_projector_path
 
 # %% auto #0
-__all__ = ['PART_BUTTONS', 'png_bytes', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio']
+__all__ = ['PART_BUTTONS', 'png_bytes', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio',
+           'studio_models', 'ModelStudio']
 
 # %% ../nbs/41_studio.ipynb #b41a4dc9
 PART_BUTTONS = ('eyes', 'mouth', 'nose')
@@ -402,12 +405,13 @@ def load_rule(self: RewriteStudio, folder=None) -> Rule:
 
 @patch
 def save_generator(self: RewriteStudio, path=None) -> Path:
-    "Save the rewritten generator (`save_generator`, safetensors) to `path` (default: the *generator* box)."
+    "Save the rewritten model (safetensors) to `path` (default: the *generator* box): a generator with `save_generator`, another model with `save_small_net`."
     if self.G_new is None: raise ValueError("nothing to save yet: press Rewrite first")
-    path = save_generator(self.G_new, path or self.generator_path.value, overwrite=self.overwrite.value,
-                          metadata={'rewritten_by': 'regen_nb studio', 'rule': self.last_rule.name,
-                                    'target_seeds': self.last_rule.target_seeds, 'method': self.method.value})
-    self.say(f'generator saved to {path}', 'ok')
+    meta = {'rewritten_by': 'regen_nb studio', 'rule': self.last_rule.name, 'target_seeds': self.last_rule.target_seeds,
+            'method': self.method.value}
+    save = save_generator if isinstance(self.G_new, Generator) else save_small_net
+    path = save(self.G_new, path or self.generator_path.value, overwrite=self.overwrite.value, metadata=meta)
+    self.say(f'{"generator" if save is save_generator else "model"} saved to {path}', 'ok')
     return path
 
 # %% ../nbs/41_studio.ipynb #2addedd0
@@ -417,3 +421,61 @@ def _repr_mimebundle_(self: RewriteStudio, **kwargs):
     if bundle: bundle['text/plain'] = NO_WIDGETS.format(name='RewriteStudio') + (
         " The studio's steps are also plain calls: build a Rule and call rewrite(G, rule) (see the rewrite notebook).")
     return bundle
+
+# %% ../nbs/41_studio.ipynb #de4ec23f
+def _shipped_projector(path):
+    "A projector loader: the projector at `path` (`None`: the toy generator's), checked against the model it is given."
+    return lambda net: load_projector(path, net=decompose(net))
+
+def studio_models() -> dict:
+    "The models with shipped weights that the studio can rewrite: name → (model loader, projector loader)."
+    return {'generator': (load_generator, _shipped_projector(None)),
+            'inpainter': (load_inpainter, _shipped_projector(toy_inpaint_projector_path())),
+            'translator': (load_translator, _shipped_projector(toy_translator_projector_path()))}
+
+# %% ../nbs/41_studio.ipynb #90154388
+class ModelStudio(widgets.VBox):
+    "A `RewriteStudio` for the model chosen in a dropdown (`studio_models()`); each studio is built on first choice, then kept."
+    say, _guard = RewriteStudio.say, RewriteStudio._guard
+
+    def __init__(self, model: str = 'generator', models: dict | None = None, device=None, folder: str | Path = '.', **studio_kwargs):
+        self.models = studio_models() if models is None else dict(models)
+        self.device, self.folder, self.studio_kwargs = device, Path(folder), studio_kwargs
+        self.studios, self.studio, self.name = {}, None, None
+        self.message = widgets.HTML()
+        self.choice = widgets.Dropdown(options=list(self.models), value=check_choice('model', model, self.models),
+                                       description='model', layout=widgets.Layout(width='220px'))
+        self.choice.observe(lambda ch: self._on_model(ch['new']), 'value')
+        self.holder = widgets.VBox()
+        super().__init__([widgets.HBox([self.choice, self.message]), self.holder])
+        self.add_class('regen-model-studio')
+        self._guard(self.choose)(model)
+
+    def choose(self, name: str) -> RewriteStudio:
+        "Show the studio of the model `name`, building it (model, projector, studio) the first time."
+        name = check_choice('model', name, self.models)
+        if name not in self.studios:
+            load_model, load_proj = self.models[name]
+            try: net = load_model(device=self.device); B = load_proj(net)
+            except FileNotFoundError as e:
+                raise FileNotFoundError(f"the {name}'s weights are missing ({e}); choose another model, "
+                                        "or train it and save its weights first (see its notebook)") from None
+            studio = RewriteStudio(net, projector=B, folder=self.folder, **self.studio_kwargs)
+            studio.generator_path.value = str(self.folder / f'rewritten_{name}.safetensors')
+            self.studios[name] = studio
+        self.name, self.studio = name, self.studios[name]
+        self.holder.children = [self.studio]
+        if self.choice.value != name: self.choice.value = name
+        self.say(f'rewriting the {name} ({type(self.studio.G).__name__})', 'ok')
+        return self.studio
+
+    def _on_model(self, name):
+        if name == self.name: return
+        if isinstance(self._guard(self.choose)(name), Exception) and self.name is not None:
+            self.choice.value = self.name                     # flip back to the studio still shown
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = widgets.VBox._repr_mimebundle_(self, **kwargs)
+        if bundle: bundle['text/plain'] = NO_WIDGETS.format(name='ModelStudio') + (
+            " Without widgets, load a model and its projector with studio_models()[name] and call rewrite (see the rewrite notebook).")
+        return bundle
