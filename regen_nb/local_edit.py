@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_local_edit.ipynb #308f37f1
 from __future__ import annotations
-import argparse, json, math, re, time
+import argparse, io, json, math, re, time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from importlib import resources
@@ -843,8 +843,8 @@ from .paint import MaskPainter
 LAYER_COLOURS = {'mask': (255, 40, 40), 'sketch': (255, 255, 255), 'colour': (40, 120, 255)}
 
 class LocalEditWidget(widgets.VBox):
-    "Paint a mask, sketch and colour strokes on one canvas, type a caption, press Edit; Undo edit goes back one edit."
-    def __init__(self, editor: LocalEditor, image, zoom: int | None = None):
+    "Paint a mask, sketch and colour strokes on one canvas, type a caption or pick an exemplar, press Edit; Undo edit goes back one edit."
+    def __init__(self, editor: LocalEditor, image, zoom: int | None = None, exemplars: dict | None = None):
         from regen_nb.core import to_tensor
         img = to_tensor(image) if not isinstance(image, torch.Tensor) else _batch(image, 4, 'image')[0]
         self.editor, self.history = editor, [img.float()]
@@ -857,12 +857,19 @@ class LocalEditWidget(widgets.VBox):
         self.painter.brush.observe(lambda ch: setattr(self.painter.model, 'radius', ch['new']), 'value')
         self.picker = widgets.ColorPicker(value='#3270c0', description='colour', layout=widgets.Layout(width='200px'))
         self.caption = widgets.Text(placeholder='caption, e.g. "smiling, blonde hair"', layout=widgets.Layout(width='260px'))
+        self.exemplars = exemplars if exemplars is not None else {f'held-out face {i}': toy_face(HELDOUT_SEED + i).image for i in range(40, 48)}
+        self.exemplar = widgets.Dropdown(options=['none', *self.exemplars], value='none', description='exemplar', layout=widgets.Layout(width='200px'))
+        self.exemplar_view = widgets.Image(format='png', width=48, height=48)
+        self.exemplar.observe(lambda ch: self._show_exemplar(), 'value')
+        self.mix = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description='variety', layout=widgets.Layout(width='240px'))
+        self.seed = widgets.BoundedIntText(value=0, min=0, max=10**6, description='seed', layout=widgets.Layout(width='140px'))
         self.edit_button = widgets.Button(description='Edit', icon='magic', button_style='primary')
         self.undo_edit_button = widgets.Button(description='Undo edit', icon='undo', disabled=True)
         self.edit_button.on_click(lambda _: self.edit()); self.undo_edit_button.on_click(lambda _: self.undo_edit())
         self.painter.on_change(self._stroke_done)
         self.message = widgets.HTML()
         super().__init__([self.painter, widgets.HBox([self.layer, self.picker]),
+                          widgets.HBox([self.exemplar, self.exemplar_view, self.mix, self.seed]),
                           widgets.HBox([self.caption, self.edit_button, self.undo_edit_button]), self.message])
 
     @property
@@ -910,7 +917,10 @@ def edit(self: LocalEditWidget):
     "Edit the current picture inside the painted mask with the strokes and caption; clears the sketch and colour strokes."
     mask = self.layers['mask'].mask
     if not mask.any(): self.message.value = '<b>paint a mask first</b> (layer "mask")'; return None
-    try: out = self.editor.edit(self.image, torch.from_numpy(mask), caption=self.caption.value.strip() or None, **self._guides_of(mask))[0]
+    ex = self.exemplars.get(self.exemplar.value)
+    ex = (to_tensor(ex) if not isinstance(ex, torch.Tensor) else ex) if ex is not None else None
+    try: out = self.editor.edit(self.image, torch.from_numpy(mask), caption=self.caption.value.strip() or None, exemplar=ex,
+                                mix=self.mix.value, seed=self.seed.value, **self._guides_of(mask))[0]
     except ValueError as e: self.message.value = f'<b>{e}</b>'; return None
     self.history.append(out)
     for k in ('sketch', 'colour'): self.layers[k].clear()
@@ -927,7 +937,15 @@ def undo_edit(self: LocalEditWidget) -> bool:
     self.message.value = f'<small>{len(self.history) - 1} edit(s)</small>'
     return True
 
-LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit = _guides_of, edit, undo_edit
+def _show_exemplar(self: LocalEditWidget):
+    "Show the chosen exemplar's thumbnail (nothing for 'none')."
+    from regen_nb.core import to_pil
+    ex = self.exemplars.get(self.exemplar.value)
+    if ex is None: self.exemplar_view.value = b''; return
+    buf = io.BytesIO(); (to_pil(ex) if isinstance(ex, torch.Tensor) else ex).save(buf, format='png')
+    self.exemplar_view.value = buf.getvalue()
+
+LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit, LocalEditWidget._show_exemplar = _guides_of, edit, undo_edit, _show_exemplar
 
 # %% ../nbs/60_local_edit.ipynb #79c5398b
 @torch.no_grad()
