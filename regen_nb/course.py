@@ -11,16 +11,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .decompose import layer_table
+from .decompose import decompose, layer_table
+from .invert import initial_latent, latent_image, reconstruction_loss
 from .metrics import psnr, ssim
 from .projector import semi_cycle_loss
 from .rewrite import rewrite_loss
 from .rule import box_mask
 from .stylegan import Generator, load_generator
+from .toyfaces import HELDOUT_SEED, toy_face_batch
 
 # %% auto #0
 __all__ = ['ExerciseError', 'wrong', 'answer', 'passed', 'as_answer_tensor', 'diagnose', 'check_memory_layers',
-           'check_semi_cycle', 'check_target_box', 'check_paste_values', 'check_weighted_loss', 'check_outside_psnr']
+           'check_semi_cycle', 'check_target_box', 'check_paste_values', 'check_weighted_loss', 'check_outside_psnr',
+           'check_invert_face']
 
 # %% ../nbs/95_course.ipynb #c0a1e006
 class ExerciseError(AssertionError):
@@ -237,3 +240,50 @@ def check_outside_psnr(outside_psnr: Callable) -> bool:
         'this is the MSE, not the PSNR: PSNR = 10·log10(4 / MSE).': mse(outside),
     }, 'outside_psnr', rtol=1e-3, atol=1e-3)
     return passed('outside_psnr', 'one PSNR per face over the pixels outside the region, peak-to-peak 2')
+
+# %% ../nbs/95_course.ipynb #c0a1e01e
+def _invert_case(n: int = 2, seed: int = HELDOUT_SEED + 900) -> tuple[torch.Tensor, torch.Tensor, Generator]:
+    "`n` held-out rendered faces, their starting codes (the mean face's w+ code, seeded) and a fresh toy generator."
+    G, faces = load_generator(), toy_face_batch(range(seed, seed + n))[0]
+    with torch.random.fork_rng(): torch.manual_seed(0); start = initial_latent(G, n, 'w+')
+    return faces, start, G
+
+_INVERT_STEPS, _INVERT_LR, _INVERT_MARGIN_DB = 15, 0.1, 4.5
+
+def check_invert_face(invert_face: Callable, G: Generator | None = None) -> bool:
+    "Check `invert_face(net, faces, start, steps, lr) -> w+ codes` on two held-out faces: shape, generator untouched, loss down, PSNR up by a margin."
+    faces, start, G0 = _invert_case()
+    G = G0 if G is None else G
+    net, steps, n = decompose(G), _INVERT_STEPS, len(faces)
+    weights = {k: v.detach().clone() for k, v in G.state_dict().items()}
+    given, passes, limit = (faces.clone(), start.clone()), [0], 2 * _INVERT_STEPS + 5
+    def count(m, args, out):
+        passes[0] += 1
+        if passes[0] > limit: wrong(f"`invert_face` ran more than {limit} generator passes for steps={steps}: take `steps` steps (one picture and one Adam step each), not a fixed number.")
+    hook = G.input.register_forward_hook(count)
+    try: out = answer(invert_face, net, *given, steps=steps, lr=_INVERT_LR)
+    finally: hook.remove()
+    if type(out).__name__ == 'Inversion': wrong("`invert_face` returned an `Inversion`; return the codes themselves (its `.latent`), a tensor shaped like `start`.")
+    out = as_answer_tensor(out.detach() if isinstance(out, torch.Tensor) else out, 'invert_face')
+    if out.shape == faces.shape: wrong(f"`invert_face` returned pictures {tuple(out.shape)}; return the codes (shaped like `start`, {tuple(start.shape)}): the picture is `latent_image(net, code, 'w+')`.")
+    if out.shape == start.shape[::2]: wrong(f"`invert_face` returned w codes {tuple(out.shape)}, one style for all layers; return w+ codes, one style per layer, shaped like `start` {tuple(start.shape)}.")
+    out = as_answer_tensor(out, 'invert_face', shape=start.shape)
+    if any(not torch.equal(v, G.state_dict()[k]) for k, v in weights.items()):
+        wrong("`invert_face` changed the generator's weights: inversion searches the code only; give Adam the code (`[w]`), not `net.G.parameters()`, and keep the generator fixed.")
+    if not torch.equal(given[1], start): wrong("`invert_face` changed `start` in place: search a copy (`start.clone().requires_grad_(True)`) so the caller keeps its starting point.")
+    if not torch.equal(given[0], faces): wrong("`invert_face` changed `faces` in place: the target must stay as given.")
+    if torch.equal(out, start): wrong("`invert_face` returned the starting code unchanged: create Adam on a copy of `start`, and each step compute the loss, call `loss.backward()` and `opt.step()`.")
+    with torch.no_grad():
+        before, after = latent_image(net, start), latent_image(net, out)
+        loss0, loss1 = reconstruction_loss(before, faces), reconstruction_loss(after, faces)
+        gain = psnr(after, faces) - psnr(before, faces)
+    for i in range(n):
+        if torch.equal(out[i], start[i]): wrong(f"`invert_face` left face {i + 1} of {n} at its start: the loss must cover every face in the batch (sum the per-face losses), and every code must be searched.")
+    if (gain < -10).any(): wrong(f"`invert_face` made the pictures much worse (PSNR {' and '.join(f'{g:+.1f}' for g in gain.tolist())} dB): Adam minimises the loss it is given; did you negate it (gradient ascent)?")
+    if (loss1 >= loss0).any():
+        i = int((loss1 - loss0).argmax())
+        wrong(f"`invert_face`: the loss of face {i + 1} went up ({loss0[i]:.3f} → {loss1[i]:.3f}) instead of down: clear the gradients every step (`opt.zero_grad()`) and use the `lr` given.")
+    if (gain < _INVERT_MARGIN_DB).any():
+        wrong(f"`invert_face` brought the pictures only {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer than the mean face after {steps} steps "
+              f"(the check asks for {_INVERT_MARGIN_DB:g} dB; plain Adam on w+ with the `lr` and `steps` given gains more): use them, one Adam step per step, on a w+ code.")
+    return passed('invert_face', f"w+ codes {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer to two held-out faces than the mean face after {steps} steps, the generator untouched")

@@ -17,7 +17,7 @@ SOLUTION = re.compile(r'^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[
 # a trivially wrong answer per exercise: it runs, returns something of about the right kind, and is not the method
 TRIVIAL = {'memory_layers': 'return []', 'semi_cycle': 'return torch.zeros(())', 'target_box': 'return np.zeros_like(mask)',
            'paste_values': 'return torch.zeros_like(value)', 'weighted_loss': 'return torch.zeros(())',
-           'outside_psnr': 'return torch.zeros(len(before))'}
+           'outside_psnr': 'return torch.zeros(len(before))', 'invert_face': 'return start'}
 STRIPPED = {'raise': (lambda gid: 'raise NotImplementedError()', 'not written yet'),
             'pass': (lambda gid: 'pass', 'returned None'),
             'trivial': (lambda gid: TRIVIAL[gid], None)}
