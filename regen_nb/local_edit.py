@@ -31,17 +31,17 @@ from .toyfaces import FaceParams, HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_ma
 
 # %% auto #0
 __all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT',
-           'POSE_NAMES', 'WARP_FORMAT', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map', 'face_guides',
-           'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank', 'ResBlock', 'Aggregator',
-           'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch', 'masked_input',
-           'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint', 'fit',
-           'shipped_local_editor_path', 'save_local_editor', 'load_local_editor', 'train_local_edit_main',
+           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map',
+           'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank', 'ResBlock',
+           'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch',
+           'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint',
+           'fit', 'shipped_local_editor_path', 'save_local_editor', 'load_local_editor', 'train_local_edit_main',
            'AttributeSpace', 'attribute_values', 'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder',
            'shipped_text_path', 'save_attributes_text', 'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose',
            'warp_pairs', 'LatentWarp', 'train_latent_warp', 'shipped_warp_path', 'save_latent_warp', 'load_latent_warp',
-           'LocalEditor', 'edited_params', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou',
-           'single_edit_eval', 'incremental_eval', 'drift_figure', 'guide_picture', 'LocalEditWidget', 'select',
-           'stroke', 'edit', 'undo_edit', 'bench_local_edit']
+           'part_colours', 'style_colours', 'shifted_colours', 'LocalEditor', 'edited_params', 'boundary_pairs',
+           'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure',
+           'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #ccd2cf24
 MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
@@ -605,6 +605,40 @@ def load_latent_warp(path=None, G: Generator | SplitGenerator | None = None) -> 
         raise ValueError(f"{path} was trained for generator {warp.metadata.get('generator_hash')}, not this one; train one (train_latent_warp)")
     return warp.eval()
 
+# %% ../nbs/60_local_edit.ipynb #c2f1b002
+OWN_PARTS = ('background', 'skin')   # parts whose colour always comes from the edited face itself
+
+def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    "Mean colour (N×K×3) and pixel count (N×K) of each part of `parts` in `images`, over `where` (N×H×W bool; default everywhere)."
+    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
+    if where is not None: onehot = onehot * where[:, None].float()
+    counts = onehot.sum((2, 3))
+    return torch.einsum('nkhw,nchw->nkc', onehot, images) / counts.clamp_min(1)[..., None], counts
+
+def style_colours(source: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, parts: torch.Tensor | None = None,
+                  source_parts: torch.Tensor | None = None) -> torch.Tensor:
+    "A colour map inside `mask`: each part of `image` (`parts`, parsed if None) in its mean colour in `source` (1 or N pictures), background and skin in `image`'s own colours outside the mask."
+    parts = parse_parts(image) if parts is None else parts
+    source_parts = parse_parts(source) if source_parts is None else source_parts
+    src, n_src = part_colours(source, source_parts)
+    own, n_own = part_colours(image, parts, ~mask.bool())
+    keep = torch.tensor([n in OWN_PARTS for n in PART_NAMES])
+    colours = torch.where(keep[None, :, None], own, src.expand_as(own))
+    known = torch.where(keep[None], n_own, n_src.expand_as(n_own)) > 0
+    paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * known[..., None, None]
+    return torch.einsum('nkhw,nkc->nchw', paint, colours)
+
+def shifted_colours(image: torch.Tensor, mask: torch.Tensor, before: torch.Tensor, after: torch.Tensor,
+                    parts: torch.Tensor | None = None) -> torch.Tensor:
+    "A colour map inside `mask`: each part of `image` in its own mean colour plus that part's mean-colour change from `before` to `after` (pictures of the code before and after an edit); background unchanged."
+    parts = parse_parts(image) if parts is None else parts
+    own, n_own = part_colours(image, parts)
+    (c0, n0), (c1, n1) = part_colours(before, parse_parts(before)), part_colours(after, parse_parts(after))
+    shift = torch.where((n0 > 0) & (n1 > 0), 1.0, 0.0)[..., None] * (c1 - c0)
+    shift[:, PART_NAMES.index('background')] = 0
+    paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * (n_own > 0)[..., None, None]
+    return torch.einsum('nkhw,nkc->nchw', paint, (own + shift).clamp(-1, 1))
+
 # %% ../nbs/60_local_edit.ipynb #140bef74
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
@@ -657,8 +691,8 @@ class LocalEditor:
 
     @torch.no_grad()
     def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
-             caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, return_code: bool = False):
-        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety."
+             caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, style: bool = True, return_code: bool = False):
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`, `shifted_colours`)."
         image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
         n = len(image)
         if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
@@ -666,14 +700,22 @@ class LocalEditor:
         mask = mask.expand(n, -1, -1)
         guides = self._guides(mask, n, sketch, parts, colour)
         if not 0 <= mix <= 1: raise ValueError(f"mix must be in [0, 1], got {mix}")
+        given_code = code is not None or mix > 0
         if code is None: code = self.exemplar_code(exemplar, image) if exemplar is not None else self.code(image, mask)
         code = mix_codes(self.net, code, mix, seed)
         if caption:
             if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
             attributes = {**self.text.attributes_of(caption), **(attributes or {})}
+        moved_from = code
         if attributes:
             if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
             code = self.attributes.move(code, attributes)
+        if colour is None and style:   # the look the code asks for, as a colour guide
+            if exemplar is not None or given_code:   # an absolute look: the exemplar's colours (or its code's, when moved)
+                plain = exemplar is not None and not mix and not attributes
+                guides['colour'] = style_colours(_batch(exemplar, 4, 'exemplar').float() if plain else latent_image(self.net, code), image, mask)
+            elif attributes:                         # a relative change: this face's colours, shifted as the edit shifts the generator's
+                guides['colour'] = shifted_colours(image, mask, latent_image(self.net, moved_from), latent_image(self.net, code))
         out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
         return (out, code) if return_code else out
 
