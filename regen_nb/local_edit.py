@@ -32,16 +32,17 @@ from .toyfaces import FaceParams, HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_ma
 # %% auto #0
 __all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT',
            'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map',
-           'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank', 'ResBlock',
-           'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch', 'training_batch',
-           'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint', 'load_checkpoint',
-           'fit', 'shipped_local_editor_path', 'save_local_editor', 'load_local_editor', 'train_local_edit_main',
-           'AttributeSpace', 'attribute_values', 'fit_attributes', 'caption', 'TextEncoder', 'train_text_encoder',
-           'shipped_text_path', 'save_attributes_text', 'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose',
-           'warp_pairs', 'LatentWarp', 'train_latent_warp', 'shipped_warp_path', 'save_latent_warp', 'load_latent_warp',
-           'part_colours', 'style_colours', 'shifted_colours', 'LocalEditor', 'edited_params', 'boundary_pairs',
-           'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure',
-           'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
+           'part_colours', 'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank',
+           'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch',
+           'training_batch', 'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint',
+           'load_checkpoint', 'fit', 'shipped_local_editor_path', 'save_local_editor', 'load_local_editor',
+           'train_local_edit_main', 'AttributeSpace', 'attribute_values', 'fit_attributes', 'fit_colour_slopes',
+           'caption', 'TextEncoder', 'train_text_encoder', 'shipped_text_path', 'save_attributes_text',
+           'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp',
+           'shipped_warp_path', 'save_latent_warp', 'load_latent_warp', 'style_colours', 'picture_colour_shift',
+           'shifted_colours', 'LocalEditor', 'edited_params', 'boundary_pairs', 'seam_energy', 'label_edges',
+           'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure', 'guide_picture', 'LocalEditWidget',
+           'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #ccd2cf24
 MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
@@ -54,6 +55,14 @@ def colour_map(images: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor, fi
     sums, counts = torch.einsum('nkhw,nchw->nkc', onehot * mask[:, None], images), (onehot * mask[:, None]).sum((2, 3))[..., None]
     paint = onehot * (mask if fill is None else fill)[:, None].float() * (counts[..., 0] > 0)[..., None, None]
     return torch.einsum('nkhw,nkc->nchw', paint, sums / counts.clamp_min(1))
+
+# %% ../nbs/60_local_edit.ipynb #c2f1b004
+def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    "Mean colour (N×K×3) and pixel count (N×K) of each part of `parts` in `images`, over `where` (N×H×W bool; default everywhere)."
+    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
+    if where is not None: onehot = onehot * where[:, None].float()
+    counts = onehot.sum((2, 3))
+    return torch.einsum('nkhw,nchw->nkc', onehot, images) / counts.clamp_min(1)[..., None], counts
 
 # %% ../nbs/60_local_edit.ipynb #5b58bdd9
 def face_guides(faces, mask: torch.Tensor) -> dict:
@@ -382,9 +391,11 @@ ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
 }
 
 class AttributeSpace:
-    "Per attribute: a direction in w+ and a linear predictor (mean code, mean value, slope)."
-    def __init__(self, names, directions: torch.Tensor, code_mean: torch.Tensor, value_mean: torch.Tensor):
+    "Per attribute: a direction in w+, a linear predictor (mean code, mean value, slope) and, if fitted, how each part's colour moves with it."
+    def __init__(self, names, directions: torch.Tensor, code_mean: torch.Tensor, value_mean: torch.Tensor,
+                 colour_slopes: torch.Tensor | None = None):
         self.names, self.directions, self.code_mean, self.value_mean = list(names), directions, code_mean, value_mean
+        self.colour_slopes = colour_slopes   # len(PART_NAMES)×len(names)×3: colour change per unit of each attribute
 
     def predict(self, codes: torch.Tensor) -> dict[str, torch.Tensor]:
         "Each attribute's predicted value for w+ `codes` (N×n_latent×d)."
@@ -401,7 +412,16 @@ class AttributeSpace:
             out = out + (torch.as_tensor(v, dtype=codes.dtype) - now[n]).reshape(-1, 1, 1) * self.directions[self.names.index(n)]
         return out
 
-    def state_dict(self) -> dict: return dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean)
+    def colour_shift(self, codes: torch.Tensor, targets: dict) -> torch.Tensor:
+        "Each part's colour change (N×K×3) that setting `targets` asks for, from the codes' predicted values (needs `colour_slopes`)."
+        now = self.predict(codes)
+        delta = torch.zeros(len(codes), len(self.names))
+        for n, v in targets.items(): delta[:, self.names.index(n)] = torch.as_tensor(v, dtype=torch.float32) - now[n].float().cpu()
+        return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float())
+
+    def state_dict(self) -> dict:
+        sd = dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean)
+        return sd if self.colour_slopes is None else {**sd, 'colour_slopes': self.colour_slopes}
 
 def attribute_values(params) -> torch.Tensor:
     "N×len(ATTRIBUTES) values of the faces with parameters `params`."
@@ -415,7 +435,20 @@ def fit_attributes(net: SplitGenerator, E: Encoder, n: int = 2000, seed_offset: 
     codes = torch.cat([E(torch.stack([to_tensor(f.image) for f in faces[i:i + 256]])) for i in range(0, n, 256)])
     values = attribute_values([f.params for f in faces])
     dirs = torch.stack([fit_direction(codes, values[:, i], ridge) for i in range(values.shape[1])])
-    return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0))
+    return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0), fit_colour_slopes(faces, values))
+
+def fit_colour_slopes(faces, values: torch.Tensor) -> torch.Tensor:
+    "Least-squares slopes (K×A×3) of each part's mean colour in rendered `faces` on their attribute `values` (N×A)."
+    from regen_nb.core import to_tensor
+    images = torch.stack([to_tensor(f.image) for f in faces])
+    colours, counts = part_colours(images, torch.stack([torch.from_numpy(f.parts.astype(np.int64)) for f in faces]))
+    x = torch.cat([values, torch.ones(len(values), 1)], 1)
+    slopes = []
+    for k in range(len(PART_NAMES)):
+        seen = counts[:, k] > 0
+        if seen.sum() <= x.shape[1]: slopes.append(torch.zeros(values.shape[1], 3)); continue
+        slopes.append(torch.linalg.lstsq(x[seen], colours[seen, k]).solution[:-1])
+    return torch.stack(slopes)
 
 # %% ../nbs/60_local_edit.ipynb #c63c09e2
 def _phrases(p) -> dict:
@@ -502,7 +535,7 @@ def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     path = Path(path) if path is not None else shipped_text_path()
     if not path.is_file(): raise FileNotFoundError(f"no attribute/text file at {path} (fit one in notebook 60_local_edit)")
     header, t = read_weights(path, TEXT_FORMAT, 'attribute/text file')
-    attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'])
+    attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'], t.get('attr.colour_slopes'))
     text = TextEncoder(header['vocab'], header['names'])
     text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})
     return attrs, text.eval()
@@ -608,13 +641,6 @@ def load_latent_warp(path=None, G: Generator | SplitGenerator | None = None) -> 
 # %% ../nbs/60_local_edit.ipynb #c2f1b002
 OWN_PARTS = ('background', 'skin')   # parts whose colour always comes from the edited face itself
 
-def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Mean colour (N×K×3) and pixel count (N×K) of each part of `parts` in `images`, over `where` (N×H×W bool; default everywhere)."
-    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
-    if where is not None: onehot = onehot * where[:, None].float()
-    counts = onehot.sum((2, 3))
-    return torch.einsum('nkhw,nchw->nkc', onehot, images) / counts.clamp_min(1)[..., None], counts
-
 def style_colours(source: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, parts: torch.Tensor | None = None,
                   source_parts: torch.Tensor | None = None) -> torch.Tensor:
     "A colour map inside `mask`: each part of `image` (`parts`, parsed if None) in its mean colour in `source` (1 or N pictures), background and skin in `image`'s own colours outside the mask."
@@ -628,14 +654,16 @@ def style_colours(source: torch.Tensor, image: torch.Tensor, mask: torch.Tensor,
     paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * known[..., None, None]
     return torch.einsum('nkhw,nkc->nchw', paint, colours)
 
-def shifted_colours(image: torch.Tensor, mask: torch.Tensor, before: torch.Tensor, after: torch.Tensor,
-                    parts: torch.Tensor | None = None) -> torch.Tensor:
-    "A colour map inside `mask`: each part of `image` in its own mean colour plus that part's mean-colour change from `before` to `after` (pictures of the code before and after an edit); background unchanged."
+def picture_colour_shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    "Each part's mean-colour change (N×K×3) from pictures `before` to pictures `after` (their parts parsed); 0 where a part is missing."
+    (c0, n0), (c1, n1) = part_colours(before, parse_parts(before)), part_colours(after, parse_parts(after))
+    return torch.where((n0 > 0) & (n1 > 0), 1.0, 0.0)[..., None] * (c1 - c0)
+
+def shifted_colours(image: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor, parts: torch.Tensor | None = None) -> torch.Tensor:
+    "A colour map inside `mask`: each part of `image` in its own mean colour plus `shift` (N×K×3 or K×3); the background unchanged."
     parts = parse_parts(image) if parts is None else parts
     own, n_own = part_colours(image, parts)
-    (c0, n0), (c1, n1) = part_colours(before, parse_parts(before)), part_colours(after, parse_parts(after))
-    shift = torch.where((n0 > 0) & (n1 > 0), 1.0, 0.0)[..., None] * (c1 - c0)
-    shift[:, PART_NAMES.index('background')] = 0
+    shift = shift.expand_as(own).clone(); shift[:, PART_NAMES.index('background')] = 0
     paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * (n_own > 0)[..., None, None]
     return torch.einsum('nkhw,nkc->nchw', paint, (own + shift).clamp(-1, 1))
 
@@ -714,8 +742,10 @@ class LocalEditor:
             if exemplar is not None or given_code:   # an absolute look: the exemplar's colours (or its code's, when moved)
                 plain = exemplar is not None and not mix and not attributes
                 guides['colour'] = style_colours(_batch(exemplar, 4, 'exemplar').float() if plain else latent_image(self.net, code), image, mask)
-            elif attributes:                         # a relative change: this face's colours, shifted as the edit shifts the generator's
-                guides['colour'] = shifted_colours(image, mask, latent_image(self.net, moved_from), latent_image(self.net, code))
+            elif attributes:                         # a relative change: this face's colours, shifted as the attributes move colours
+                shift = self.attributes.colour_shift(moved_from, attributes) if self.attributes.colour_slopes is not None else \
+                        picture_colour_shift(latent_image(self.net, moved_from), latent_image(self.net, code))
+                guides['colour'] = shifted_colours(image, mask, shift.to(image))
         out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
         return (out, code) if return_code else out
 
