@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_local_edit.ipynb #308f37f1
 from __future__ import annotations
-import argparse, io, json, math, re, time
+import argparse, json, math, re, time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from importlib import resources
@@ -31,30 +31,18 @@ from .toyfaces import FaceParams, HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_ma
 
 # %% auto #0
 __all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT',
-           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'colour_map',
-           'part_colours', 'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank',
-           'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch',
-           'training_batch', 'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_checkpoint',
-           'load_checkpoint', 'fit', 'shipped_local_editor_path', 'save_local_editor', 'load_local_editor',
-           'train_local_edit_main', 'AttributeSpace', 'attribute_values', 'fit_attributes', 'fit_colour_slopes',
-           'caption', 'TextEncoder', 'train_text_encoder', 'shipped_text_path', 'save_attributes_text',
-           'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp',
-           'shipped_warp_path', 'save_latent_warp', 'load_latent_warp', 'style_colours', 'picture_colour_shift',
-           'shifted_colours', 'LocalEditor', 'edited_params', 'boundary_pairs', 'seam_energy', 'label_edges',
-           'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure', 'guide_picture', 'LocalEditWidget',
-           'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
-
-# %% ../nbs/60_local_edit.ipynb #ccd2cf24
-MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
-GUIDES = MODALITIES[1:]
-
-def colour_map(images: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor | None = None) -> torch.Tensor:
-    """A flat colour per part: each part's mean colour of `images` inside `mask` (N×H×W bool), painted over the part
-    inside `fill` (default: `mask`); N×3×H×W, 0 elsewhere. With `fill`, a few colour strokes colour whole parts."""
-    onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
-    sums, counts = torch.einsum('nkhw,nchw->nkc', onehot * mask[:, None], images), (onehot * mask[:, None]).sum((2, 3))[..., None]
-    paint = onehot * (mask if fill is None else fill)[:, None].float() * (counts[..., 0] > 0)[..., None, None]
-    return torch.einsum('nkhw,nkc->nchw', paint, sums / counts.clamp_min(1))
+           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'LOCAL_FIELDS', 'GUIDE_SETS', 'LAYER_COLOURS', 'part_colours',
+           'paint_parts', 'colour_map', 'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask',
+           'feature_bank', 'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig',
+           'edit_batch', 'training_batch', 'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer',
+           'save_checkpoint', 'load_checkpoint', 'fit', 'shipped_local_editor_path', 'save_local_editor',
+           'load_local_editor', 'train_local_edit_main', 'AttributeSpace', 'attribute_values', 'fit_attributes',
+           'fit_colour_slopes', 'caption', 'TextEncoder', 'train_text_encoder', 'shipped_text_path',
+           'save_attributes_text', 'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose', 'warp_pairs',
+           'LatentWarp', 'train_latent_warp', 'shipped_warp_path', 'save_latent_warp', 'load_latent_warp',
+           'style_colours', 'picture_colour_shift', 'shifted_colours', 'LocalEditor', 'edited_params', 'boundary_pairs',
+           'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure',
+           'guide_picture', 'LocalEditWidget', 'select', 'stroke', 'edit', 'undo_edit', 'bench_local_edit']
 
 # %% ../nbs/60_local_edit.ipynb #c2f1b004
 def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,6 +51,22 @@ def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor 
     if where is not None: onehot = onehot * where[:, None].float()
     counts = onehot.sum((2, 3))
     return torch.einsum('nkhw,nchw->nkc', onehot, images) / counts.clamp_min(1)[..., None], counts
+
+def paint_parts(parts: torch.Tensor, region: torch.Tensor, colours: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    "N×3×H×W: every pixel of `region` (N×H×W bool) in its part's colour (`colours`, N×K×3); parts not `known` (N×K bool) and pixels outside stay 0."
+    paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * region[:, None].float()
+    if known is not None: paint = paint * known[..., None, None].float()
+    return torch.einsum('nkhw,nkc->nchw', paint, colours)
+
+# %% ../nbs/60_local_edit.ipynb #ccd2cf24
+MODALITIES = ('image', 'sketch', 'parts', 'colour')   # 'image' is the masked picture (+ mask); it is always present
+GUIDES = MODALITIES[1:]
+
+def colour_map(images: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor, fill: torch.Tensor | None = None) -> torch.Tensor:
+    """A flat colour per part: each part's mean colour of `images` inside `mask` (N×H×W bool), painted over the part
+    inside `fill` (default: `mask`); N×3×H×W, 0 elsewhere. With `fill`, a few colour strokes colour whole parts."""
+    colours, counts = part_colours(images, parts, mask)
+    return paint_parts(parts, mask if fill is None else fill, colours, counts > 0)
 
 # %% ../nbs/60_local_edit.ipynb #5b58bdd9
 def face_guides(faces, mask: torch.Tensor) -> dict:
@@ -651,8 +655,7 @@ def style_colours(source: torch.Tensor, image: torch.Tensor, mask: torch.Tensor,
     keep = torch.tensor([n in OWN_PARTS for n in PART_NAMES])
     colours = torch.where(keep[None, :, None], own, src.expand_as(own))
     known = torch.where(keep[None], n_own, n_src.expand_as(n_own)) > 0
-    paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * known[..., None, None]
-    return torch.einsum('nkhw,nkc->nchw', paint, colours)
+    return paint_parts(parts, mask, colours, known)
 
 def picture_colour_shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
     "Each part's mean-colour change (N×K×3) from pictures `before` to pictures `after` (their parts parsed); 0 where a part is missing."
@@ -664,8 +667,7 @@ def shifted_colours(image: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor
     parts = parse_parts(image) if parts is None else parts
     own, n_own = part_colours(image, parts)
     shift = shift.expand_as(own).clone(); shift[:, PART_NAMES.index('background')] = 0
-    paint = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float() * mask[:, None].float() * (n_own > 0)[..., None, None]
-    return torch.einsum('nkhw,nkc->nchw', paint, (own + shift).clamp(-1, 1))
+    return paint_parts(parts, mask, (own + shift).clamp(-1, 1), n_own > 0)
 
 # %% ../nbs/60_local_edit.ipynb #140bef74
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
@@ -1011,11 +1013,9 @@ def undo_edit(self: LocalEditWidget) -> bool:
 
 def _show_exemplar(self: LocalEditWidget):
     "Show the chosen exemplar's thumbnail (nothing for 'none')."
-    from regen_nb.core import to_pil
+    from regen_nb.studio import png_bytes
     ex = self.exemplars.get(self.exemplar.value)
-    if ex is None: self.exemplar_view.value = b''; return
-    buf = io.BytesIO(); (to_pil(ex) if isinstance(ex, torch.Tensor) else ex).save(buf, format='png')
-    self.exemplar_view.value = buf.getvalue()
+    self.exemplar_view.value = b'' if ex is None else png_bytes(ex)
 
 LocalEditWidget._guides_of, LocalEditWidget.edit, LocalEditWidget.undo_edit, LocalEditWidget._show_exemplar = _guides_of, edit, undo_edit, _show_exemplar
 
