@@ -118,9 +118,8 @@ def run_rewrite_model(args) -> dict:
 # %% ../nbs/90_cli.ipynb #ef5e70e7
 @torch.no_grad()
 def sample_grid(G, n: int = 64, seed: int = 0, truncation: float = 1.0, ncol: int = 8, batch: int = 32):
-    "A grid of `n` samples of `G` from latents seeded by `seed`."
-    dev = next(G.parameters()).device
-    z = torch.randn(n, G.style_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+    "A grid of `n` samples of `G` `seed, seed + 1, ...` (its own latent sampler)."
+    z = G.sample_z(n, seed)
     mean = G.mean_latent(4096) if truncation < 1 else None
     imgs = [G([zb], truncation=truncation, truncation_latent=mean, randomize_noise=False)[0].cpu()
             for zb in z.split(batch)]
@@ -249,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--amp', action='store_true', help='config-f: bfloat16 autocast')
     b.add_argument('--compile', action='store_true', help='config-f: torch.compile the styled convs')
     sub.add_parser('train-gan', help='train a StyleGAN2 on toy faces (see regen_nb train-gan --help)', add_help=False)
+    sub.add_parser('distill', help='teach a StyleGAN2 the toy faces from their parameters (see regen_nb distill --help)', add_help=False)
     sub.add_parser('invert', help='invert an image into the generator (see regen_nb invert --help)', add_help=False)
     sub.add_parser('train-encoder', help='train the in-domain encoder (see regen_nb train-encoder --help)', add_help=False)
     return p
@@ -257,9 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv) -> dict:
     "Parse `argv` (without the program name), check the arguments, run the job and return its result."
     argv = list(argv)
-    if argv[:1] in (['train-gan'], ['invert'], ['train-encoder']):
-        from regen_nb import encoder, train_gan
+    if argv[:1] in (['train-gan'], ['distill'], ['invert'], ['train-encoder']):
+        from regen_nb import distill, encoder, train_gan
         parser, job = {'train-gan': (train_gan.train_gan_parser, train_gan.train_gan_main),
+                       'distill': (distill.distill_parser, distill.distill_main),
                        'invert': (encoder.invert_parser, encoder.invert_main),
                        'train-encoder': (encoder.train_encoder_parser, encoder.train_encoder_main)}[argv[0]]
         p = parser(); p.error = _Parser(prog=f'regen_nb {argv[0]}').error   # one-line errors there too

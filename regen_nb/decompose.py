@@ -259,9 +259,8 @@ class SplitGenerator(Split):
 
 # %% ../nbs/10_decompose.ipynb #8a702863
 def sample_z(G: Generator, n: int, seed: int = 0) -> torch.Tensor:
-    "`n` latents `z` (n×style_dim) drawn from `seed` on the CPU and moved to `G`'s device."
-    z = torch.randn(check_int('n', n, 1), G.style_dim, generator=torch.Generator().manual_seed(check_int('seed', seed, 0)))
-    return z.to(G.input.input.device)
+    "The latents `z` (n×style_dim) of samples `seed, seed + 1, ...` from `G`'s own latent sampler, on `G`'s device."
+    return G.sample_z(check_int('n', n, 1), check_int('seed', seed, 0))
 
 # %% ../nbs/10_decompose.ipynb #26dbfcd2
 DEFAULT_MEMORY_RESOLUTION = 1 / 2   # of the image size: 32×32 features for 64×64 images (evidence at the end)
@@ -329,7 +328,7 @@ def restate(self: SplitGenerator, st: SplitState) -> SplitState:
 @torch.no_grad()
 def random_state(self: SplitGenerator, n: int, generator: torch.Generator) -> SplitState:
     "The rendered state of `n` random latents drawn from `generator` (on the CPU, then moved to the model's device)."
-    return self.encode(torch.randn(check_int('n', n, 1), self.G.style_dim, generator=generator).to(self.device))
+    return self.encode(self.G.latent_sampler.random(check_int('n', n, 1), generator).to(self.device))
 
 @patch
 @torch.no_grad()

@@ -60,7 +60,7 @@ class Encoder(nn.Module):
 @torch.no_grad()
 def w_statistics(G: Generator, n: int = 4096, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     "Per-dimension mean and standard deviation of `mapping(z)` over `n` seeded draws."
-    z = torch.randn(check_int('n', n, 2), G.style_dim, generator=torch.Generator().manual_seed(seed)).to(G.input.input.device)
+    z = G.sample_z(check_int('n', n, 2), seed)
     w = G.style(z)
     return w.mean(0), w.std(0)
 
@@ -118,13 +118,13 @@ class EncoderTrainer:
 def training_batch(net: SplitGenerator, config: EncoderConfig, step: int):
     "The data of `step`: sample images and their true w (N×style_dim), and rendered training faces."
     g = step_generator(config.seed, step)
-    z = torch.randn(config.batch_gen, net.G.style_dim, generator=g).to(net.device)
+    z = net.G.latent_sampler.random(config.batch_gen, g).to(net.device)
     with torch.no_grad():
         w = net.G.style(z)
         samples = latent_image(net, w, 'w')
     first = int(torch.randint(0, HELDOUT_SEED - config.batch_real, (1,), generator=g))
     real = toy_face_batch(range(first, first + config.batch_real), net.G.size)[0].to(net.device)
-    z_real = torch.randn(config.batch_gen + config.batch_real, net.G.style_dim, generator=g).to(net.device)
+    z_real = net.G.latent_sampler.random(config.batch_gen + config.batch_real, g).to(net.device)
     return samples, w, real, z_real
 
 def _mapping(G: Generator, z: torch.Tensor) -> torch.Tensor:
@@ -340,7 +340,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 def w_distance(codes: torch.Tensor, G: Generator, seed: int = 1) -> float:
     "`frechet_distance` between the style vectors of `codes` (N×d or N×n_latent×d) and as many `mapping(z)` vectors."
     v = codes.reshape(-1, codes.shape[-1])
-    z = torch.randn(len(v), G.style_dim, generator=torch.Generator().manual_seed(seed)).to(v.device)
+    z = G.sample_z(len(v), seed).to(v.device)
     return frechet_distance(v, G.style(z))
 
 # %% ../nbs/51_encoder.ipynb #f1b1807d

@@ -79,10 +79,9 @@ def latent_image(net: SplitGenerator, latent: torch.Tensor, space: str = 'w+') -
 
 # %% ../nbs/50_invert.ipynb #2468bbae
 def initial_latent(G: Generator, n: int, space: str = 'w+', seed: int = 0) -> torch.Tensor:
-    "Starting codes for `n` images in `space`: the mean style for `w`/`w+`, a seeded normal draw for `z`."
+    "Starting codes for `n` images in `space`: the mean style for `w`/`w+`, the generator's own samples `seed ..` for `z`."
     check_choice('space', space, SPACES)
-    dev = G.input.input.device
-    if space == 'z': return torch.randn(n, G.style_dim, generator=torch.Generator().manual_seed(seed)).to(dev)
+    if space == 'z': return G.sample_z(n, seed)
     w = G.mean_latent(4096).detach()
     return w.repeat(n, 1) if space == 'w' else w[:, None].repeat(n, G.n_latent, 1)
 
@@ -198,7 +197,7 @@ class MultiCode(nn.Module):
         super().__init__()
         if len(net.layer_names) != 1: raise ValueError(f"mGANprior composes at one layer; decompose the generator at one layer, not {list(net.layer_names)}")
         G, n, k = net.G, check_int('n', n, 1), check_int('n_codes', n_codes, 1)
-        z = torch.randn(n * k, G.style_dim, generator=torch.Generator().manual_seed(seed)).to(net.device)
+        z = G.sample_z(n * k, seed)
         with torch.no_grad(): codes = G.style(z).view(n, k, G.style_dim)
         self.codes = nn.Parameter(codes)
         self.alpha = nn.Parameter(torch.ones(n, k, net.value_shape[0], device=net.device))

@@ -16,13 +16,15 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from .core import atomic_write, check_choice, check_int, get_device, recover_path
+from .toyfaces import FaceLatent
 
 # %% auto #0
-__all__ = ['TOY_GENERATOR', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'make_kernel', 'Upsample', 'Blur',
-           'EqualLinear', 'EqualConv2d', 'ModulatedConv2d', 'NoiseInjection', 'ConstantInput', 'StyledConv', 'ToRGB',
-           'default_channels', 'Generator', 'set_fused', 'ConvLayer', 'ResBlock', 'Discriminator',
-           'infer_generator_config', 'check_state_dict', 'check_finite', 'toy_generator_path', 'load_generator',
-           'save_generator', 'generator_metadata', 'save_rosinality_checkpoint', 'bench_generator']
+__all__ = ['LATENT_SAMPLERS', 'TOY_GENERATOR', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'make_kernel',
+           'Upsample', 'Blur', 'EqualLinear', 'EqualConv2d', 'ModulatedConv2d', 'NoiseInjection', 'ConstantInput',
+           'StyledConv', 'ToRGB', 'default_channels', 'GaussianLatent', 'latent_sampler_from_dict', 'Generator',
+           'set_fused', 'ConvLayer', 'ResBlock', 'Discriminator', 'infer_generator_config', 'check_state_dict',
+           'check_finite', 'toy_generator_path', 'load_generator', 'save_generator', 'generator_metadata',
+           'save_rosinality_checkpoint', 'bench_generator']
 
 # %% ../nbs/02_stylegan.ipynb #dc96ebcd
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
@@ -230,6 +232,33 @@ def _channel_table(size: int, channel_multiplier: int, channels: Mapping[int, in
     if missing: raise ValueError(f"channels must give a count for every resolution {needed}; missing {missing}")
     return channels
 
+# %% ../nbs/02_stylegan.ipynb #fb0dce01
+class GaussianLatent:
+    "The usual StyleGAN latent: `z ~ N(0, I)` of width `style_dim`; `seed` fixes the samples."
+    kind = 'gaussian'
+    def __init__(self, style_dim: int): self.style_dim = check_int('style_dim', style_dim, 1)
+    def __call__(self, n: int, seed: int = 0) -> torch.Tensor:
+        "`n` latents (`n×style_dim`) drawn from `seed` on the CPU."
+        g = torch.Generator().manual_seed(check_int('seed', seed, 0))
+        return torch.randn(check_int('n', n, 1), self.style_dim, generator=g)
+    def random(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        "`n` fresh latents from `generator` (the global random state if `None`)."
+        return torch.randn(check_int('n', n, 1), self.style_dim, generator=generator, device=device)
+    def to_dict(self) -> dict: return {'kind': self.kind, 'style_dim': self.style_dim}
+    @classmethod
+    def from_dict(cls, d: dict) -> GaussianLatent: return cls(d['style_dim'])
+    def __repr__(self): return f"GaussianLatent(style_dim={self.style_dim})"
+
+# %% ../nbs/02_stylegan.ipynb #866b74a4
+LATENT_SAMPLERS = {c.kind: c for c in (GaussianLatent, FaceLatent)}
+
+def latent_sampler_from_dict(d: Mapping) -> GaussianLatent | FaceLatent:
+    "The sampler that `sampler.to_dict()` described (the `latent` entry of a saved generator's header)."
+    if not isinstance(d, Mapping) or 'kind' not in d:
+        raise ValueError(f"a latent sampler is described by a dict with a 'kind' ({list(LATENT_SAMPLERS)}), got {d!r:.80}")
+    check_choice('latent kind', d['kind'], LATENT_SAMPLERS)
+    return LATENT_SAMPLERS[d['kind']].from_dict(d)
+
 # %% ../nbs/02_stylegan.ipynb #d87aa29d
 class Generator(nn.Module):
     "StyleGAN2 generator; parameter and buffer names match rosinality's `stylegan2-pytorch`, so its `g_ema` weights load with `strict=True`."
@@ -263,6 +292,7 @@ class Generator(nn.Module):
             self.to_rgbs.append(ToRGB(cout, style_dim, blur_kernel=blur_kernel, fused=fused))
             cin = cout
         self.register_buffer('latent_avg', None, persistent=False)
+        self.latent_sampler = GaussianLatent(style_dim)
 
     @property
     def config(self) -> dict:
@@ -286,8 +316,12 @@ class Generator(nn.Module):
     @torch.no_grad()
     def mean_latent(self, n_latent: int = 4096) -> torch.Tensor:
         "The mean `w` of `n_latent` random `z` (1×style_dim), the usual truncation centre."
-        z = torch.randn(check_int('n_latent', n_latent, 1), self.style_dim, device=self.input.input.device)
+        z = self.latent_sampler.random(check_int('n_latent', n_latent, 1), device=self.input.input.device)
         return self.style(z).mean(0, keepdim=True)
+
+    def sample_z(self, n: int, seed: int = 0) -> torch.Tensor:
+        "The latents of samples `seed, seed + 1, ...` (n×style_dim) from this generator's `latent_sampler`, on its device."
+        return self.latent_sampler(n, seed).to(self.input.input.device)
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         "Map `z` (N×style_dim) to `w`."
@@ -382,14 +416,17 @@ class Discriminator(nn.Module):
         self.final_conv = ConvLayer(cin + 1, channels[4], 3)
         self.final_linear = nn.Sequential(EqualLinear(channels[4] * 4 * 4, channels[4], activation='fused_lrelu'), EqualLinear(channels[4], 1))
 
-    def forward(self, img: torch.Tensor) -> torch.Tensor:
+    def forward(self, img: torch.Tensor) -> torch.Tensor: return self.final_linear[1](self.features(img))
+
+    def features(self, img: torch.Tensor) -> torch.Tensor:
+        "The last hidden layer (N×channels[4]), before the final linear layer that makes the logit."
         out = self.convs(img)
         n, c, h, w = out.shape
         group = max(g for g in range(1, min(n, self.stddev_group) + 1) if n % g == 0)
         sd = out.view(group, -1, self.stddev_feat, c // self.stddev_feat, h, w)
         sd = torch.sqrt(sd.var(0, unbiased=False) + 1e-8).mean([2, 3, 4], keepdim=True).squeeze(2)
         out = torch.cat([out, sd.repeat(group, 1, h, w)], 1)
-        return self.final_linear(self.final_conv(out).view(n, -1))
+        return self.final_linear[0](self.final_conv(out).view(n, -1))
 
 # %% ../nbs/02_stylegan.ipynb #9549f271
 def _count(sd, pattern: str) -> int:
@@ -543,6 +580,7 @@ def load_generator(source: str | os.PathLike | Mapping | None = None, device: st
     check_finite(dict(sd, **({} if latent_avg is None else {'latent_avg': latent_avg})), what)
     G.load_state_dict(sd, strict=True)
     if latent_avg is not None: G.latent_avg = latent_avg.detach().float().reshape(1, -1)
+    if 'latent' in info: G.latent_sampler = latent_sampler_from_dict(info['latent'])
     return G.to(device).eval()
 
 # %% ../nbs/02_stylegan.ipynb #350df932
@@ -553,7 +591,8 @@ def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None 
     info = getattr(G, 'rewrite_info', None) or {}
     if info: metadata.setdefault('rewrite', {k: v for k, v in info.items() if k != 'rule'})
     if rule is not None or 'rule' in info: metadata['rule'] = rule.to_dict() if rule is not None else info['rule']
-    header = {'format': 'regen_nb.stylegan2.generator', 'version': 1, 'config': G.config, 'metadata': metadata}
+    header = {'format': 'regen_nb.stylegan2.generator', 'version': 1, 'config': G.config, 'metadata': metadata,
+              'latent': G.latent_sampler.to_dict()}
     try: header = json.dumps(header)
     except TypeError as e: raise ValueError(f"metadata must be JSON-serialisable: {e}") from None
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in G.state_dict().items()}
@@ -574,6 +613,8 @@ def generator_metadata(path: str | os.PathLike) -> dict:
 def save_rosinality_checkpoint(G: Generator, path: str | os.PathLike, overwrite: bool = False) -> Path:
     "Write `{'g_ema': state_dict, 'latent_avg': ...}` with `torch.save` (the layout of rosinality's checkpoints) atomically."
     if G.lr_mlp != 0.01: warnings.warn(f"this layout cannot record lr_mlp={G.lr_mlp}; loaders will assume 0.01 (use save_generator)")
+    if not isinstance(G.latent_sampler, GaussianLatent):
+        warnings.warn(f"this layout cannot record the latent sampler {G.latent_sampler}; loaders will assume Gaussian z (use save_generator)")
     ckpt = {'g_ema': {k: v.detach().cpu() for k, v in G.state_dict().items()}}
     if G.latent_avg is not None: ckpt['latent_avg'] = G.latent_avg.detach().cpu().reshape(-1)
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp), overwrite)

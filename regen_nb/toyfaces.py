@@ -5,7 +5,7 @@
 # %% ../nbs/01_toyfaces.ipynb #3814dcd9
 from __future__ import annotations
 import colorsys, math, random
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass, asdict, fields
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -17,8 +17,9 @@ from .core import check_choice, check_int, to_tensor
 # %% auto #0
 __all__ = ['PART_NAMES', 'BACKGROUND', 'SKIN', 'HAIR', 'LEFT_EYE', 'RIGHT_EYE', 'LEFT_BROW', 'RIGHT_BROW', 'NOSE', 'MOUTH',
            'PART_GROUPS', 'PART_COLORS', 'HAIR_STYLES', 'NOSE_STYLES', 'SKIN_TONES', 'HAIR_COLORS', 'IRIS_COLORS',
-           'SUPERSAMPLE', 'HELDOUT_SEED', 'FaceParams', 'random_face_params', 'ToyFace', 'render_face', 'toy_face',
-           'colorize_parts', 'part_mask', 'toy_face_batch', 'ToyFaces']
+           'SUPERSAMPLE', 'HELDOUT_SEED', 'FACE_CODE_NAMES', 'FaceParams', 'random_face_params', 'ToyFace',
+           'render_face', 'toy_face', 'colorize_parts', 'part_mask', 'toy_face_batch', 'ToyFaces', 'face_code',
+           'face_code_stats', 'FaceLatent']
 
 # %% ../nbs/01_toyfaces.ipynb #fb40345f
 PART_NAMES = ('background', 'skin', 'hair', 'left_eye', 'right_eye', 'left_brow', 'right_brow', 'nose', 'mouth')
@@ -375,3 +376,75 @@ class ToyFaces(torch.utils.data.Dataset):
         face = toy_face(self.seed_offset + i, self.size)
         img = to_tensor(face.image)
         return (img, torch.from_numpy(face.parts.astype(np.int64))) if self.with_parts else img
+
+# %% ../nbs/01_toyfaces.ipynb #60c99da9
+def _code_names() -> list[str]:
+    "The name of each entry of `face_code`, in order."
+    names = []
+    for f in fields(FaceParams):
+        if f.name == 'hair_style': names += [f'hair_style={s}' for s in HAIR_STYLES]
+        elif f.name == 'nose_style': names += [f'nose_style={s}' for s in NOSE_STYLES]
+        elif f.name == 'gaze': names += ['gaze_x', 'gaze_y']
+        elif f.type in ('tuple', tuple): names += [f'{f.name}_{c}' for c in 'rgb']
+        else: names.append(f.name)
+    return names + ['mouth_is_open', 'has_blush']
+
+FACE_CODE_NAMES = tuple(_code_names())
+
+# %% ../nbs/01_toyfaces.ipynb #63e49260
+def face_code(params: FaceParams) -> np.ndarray:
+    "`params` as a `float32` vector (`len(FACE_CODE_NAMES)` entries): colours / 255, styles one-hot, numbers as they are."
+    if not isinstance(params, FaceParams):
+        raise ValueError(f"params must be a FaceParams (e.g. random_face_params(seed)), got {type(params).__name__}")
+    out = []
+    for f in fields(FaceParams):
+        v = getattr(params, f.name)
+        if f.name == 'hair_style': out += [float(v == s) for s in HAIR_STYLES]
+        elif f.name == 'nose_style': out += [float(v == s) for s in NOSE_STYLES]
+        elif f.name == 'gaze': out += [float(v[0]), float(v[1])]
+        elif isinstance(v, tuple): out += [c / 255 for c in v]
+        else: out.append(float(v))
+    out += [float(params.mouth_open > 0), float(params.blush > 0)]
+    return np.asarray(out, np.float32)
+
+# %% ../nbs/01_toyfaces.ipynb #2d606332
+def face_code_stats(n: int = 10_000, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    "Mean and standard deviation of `face_code` over faces `offset .. offset + n - 1` (a spread of 0 is reported as 1)."
+    codes = np.stack([face_code(random_face_params(s)) for s in range(offset, offset + check_int('n', n, 2))])
+    std = codes.std(0)
+    return codes.mean(0), np.where(std > 1e-8, std, 1.0).astype(np.float32)
+
+# %% ../nbs/01_toyfaces.ipynb #09b4dd28
+class FaceLatent:
+    "Latent sampler `z = [standardised face_code(face s), 1, 0, ...]` for samples `s = seed, seed + 1, ...`."
+    kind = 'toy_faces'
+    def __init__(self, style_dim: int, mean, std):
+        self.style_dim = check_int('style_dim', style_dim, len(FACE_CODE_NAMES) + 1)
+        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+        if self.mean.shape != (len(FACE_CODE_NAMES),) or self.std.shape != self.mean.shape or not (self.std > 0).all():
+            raise ValueError(f"mean and std must be {len(FACE_CODE_NAMES)} numbers each (std > 0), as face_code_stats gives")
+
+    def codes(self, params: Sequence[FaceParams]) -> torch.Tensor:
+        "The latents (`N×style_dim`) of the faces described by `params`."
+        c = (np.stack([face_code(p) for p in params]) - self.mean) / self.std
+        z = np.zeros((len(c), self.style_dim), np.float32)
+        z[:, :c.shape[1]], z[:, c.shape[1]] = c, 1.0
+        return torch.from_numpy(z)
+
+    def __call__(self, n: int, seed: int = 0) -> torch.Tensor:
+        "Latents of faces `seed .. seed + n - 1` (`n×style_dim`)."
+        seed = check_int('seed', seed, 0)
+        return self.codes([random_face_params(s) for s in range(seed, seed + check_int('n', n, 1))])
+
+    def random(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        "Latents of `n` random training faces (seeds below `HELDOUT_SEED` drawn from `generator`)."
+        seeds = torch.randint(0, HELDOUT_SEED, (check_int('n', n, 1),), generator=generator).tolist()
+        return self.codes([random_face_params(s) for s in seeds]).to(device)
+
+    def to_dict(self) -> dict:
+        return {'kind': self.kind, 'style_dim': self.style_dim, 'mean': self.mean.tolist(), 'std': self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FaceLatent: return cls(d['style_dim'], d['mean'], d['std'])
+
+    def __repr__(self): return f"FaceLatent(style_dim={self.style_dim}, {len(self.mean)} face-code entries)"

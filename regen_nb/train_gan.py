@@ -172,6 +172,8 @@ def _adam(params, lr: float, ratio: float) -> torch.optim.Adam:
 
 class GANTrainer:
     "StyleGAN2 training state: `G`, `D`, `g_ema`, their optimisers, the step and the loss history."
+    config_class = GANTrainConfig     # what `load_checkpoint` rebuilds the config as (trainers built on this one change it)
+    recipe = 'StyleGAN2 (rosinality train.py): logistic loss, lazy R1, EMA, style mixing; regen_nb.train_gan'
     def __init__(self, config: GANTrainConfig | None = None, device=None):
         self.config = config = config or GANTrainConfig()
         self.device = get_device(device)
@@ -187,7 +189,7 @@ class GANTrainer:
 
     def __repr__(self):
         n = lambda m: sum(p.numel() for p in m.parameters())
-        return (f"GANTrainer(step={self.step}, size={self.config.size}, channels={self.config.channels!r}, "
+        return (f"{type(self).__name__}(step={self.step}, size={self.config.size}, channels={self.config.channels!r}, "
                 f"G={n(self.G)/1e6:.2f}M params, D={n(self.D)/1e6:.2f}M params, device={self.device})")
 
     def autocast(self):
@@ -268,7 +270,7 @@ def load_checkpoint(cls: GANTrainer, path, device=None) -> GANTrainer:
     "A trainer restored exactly (weights, optimisers, random state, history) from a checkpoint or run folder."
     ckpt = find_checkpoint(path)
     meta = json.loads((ckpt / 'meta.json').read_text())
-    tr = cls(GANTrainConfig.from_dict(meta['config']), device=device)
+    tr = cls(cls.config_class.from_dict(meta['config']), device=device)
     weights = load_file(ckpt / 'weights.safetensors')
     for prefix, m in (('g', tr.G), ('d', tr.D), ('g_ema', tr.g_ema)):
         m.load_state_dict({k[len(prefix) + 1:]: v for k, v in weights.items() if k.split('.', 1)[0] == prefix})
@@ -283,8 +285,8 @@ def load_checkpoint(cls: GANTrainer, path, device=None) -> GANTrainer:
 @patch
 @torch.no_grad()
 def samples(self: GANTrainer, n: int = 16, seed: int = 0, batch: int = 64) -> torch.Tensor:
-    "`n` images (`n×3×size×size`, `[-1, 1]`) from `g_ema` at latents seeded by `seed`."
-    z = torch.randn(n, self.config.style_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
+    "`n` images (`n×3×size×size`, `[-1, 1]`) from `g_ema` at its latents of samples `seed ..`."
+    z = self.g_ema.sample_z(n, seed)
     return torch.cat([self.g_ema([zb], randomize_noise=False)[0].float().cpu() for zb in z.split(batch)])
 
 # %% ../nbs/03_train_gan.ipynb #67d5376a
@@ -305,11 +307,11 @@ def training_figure(history: list[dict], grid=None, title: str = ''):
     spec = fig.add_gridspec(1, 2, width_ratios=(1.4, 1)) if grid is not None else fig.add_gridspec(1, 1)
     ax = fig.add_subplot(spec[0])
     window = max(1, len(history) // 50)
-    for key in ('d_loss', 'g_loss', 'r1', 'path'):
+    for key in dict.fromkeys(k for h in history for k in h if k != 'step'):
         pts = [(h['step'], h[key]) for h in history if key in h]
         if pts:
             steps, vals = zip(*pts)
-            ax.plot(steps, smooth(vals, max(1, window if key in ('d_loss', 'g_loss') else window // 8)), label=key)
+            ax.plot(steps, smooth(vals, max(1, window // 8 if key in ('r1', 'path') else window)), label=key)
     ax.set_xlabel('step'); ax.set_yscale('log'); ax.set_title(title or 'losses')
     if history: ax.legend(loc='best')
     if grid is not None:
@@ -344,8 +346,8 @@ class LiveView:
 # %% ../nbs/03_train_gan.ipynb #bba174e7
 def _log_line(tr: GANTrainer, last: list[dict], sec_per_step: float) -> str:
     "One log line: step, mean losses of the last steps, speed."
-    keys = ('d_loss', 'g_loss', 'r1', 'path')
-    means = {k: np.mean([h[k] for h in last if k in h]) for k in keys if any(k in h for h in last)}
+    keys = dict.fromkeys(k for h in last for k in h if k != 'step')
+    means = {k: np.mean([h[k] for h in last if k in h]) for k in keys}
     return f"step {tr.step:>7d} " + ' '.join(f"{k} {v:.4f}" for k, v in means.items()) + f" | {sec_per_step:.3f} s/step"
 
 # %% ../nbs/03_train_gan.ipynb #8fe18bb8
@@ -368,7 +370,7 @@ def fit(self: GANTrainer, steps: int, out=None, ckpt_every: int | None = 500, sa
         logs = self.train_step()
         self.seconds += time.perf_counter() - t0
         n_log += 1; bar.update(1)
-        bar.set_postfix(d=f"{logs['d_loss']:.3f}", g=f"{logs['g_loss']:.3f}", refresh=False)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k != 'step'}, refresh=False)
         if log_every and self.step % log_every == 0:
             print(_log_line(self, self.history[-n_log:], (time.perf_counter() - t_log) / n_log), flush=True)
             t_log, n_log = time.perf_counter(), 0
@@ -390,7 +392,7 @@ def export_generator(trainer: GANTrainer, path, metadata: dict | None = None, ov
     training = {'steps': trainer.step, 'images_seen': trainer.step * cfg.batch, 'seconds': round(trainer.seconds),
                 'config': asdict(cfg), 'torch': torch.__version__,
                 'data': f"regen_nb.toyfaces faces with seeds {cfg.data_offset} .. {cfg.data_offset + trainer.step * cfg.batch - 1}",
-                'recipe': 'StyleGAN2 (rosinality train.py): logistic loss, lazy R1, EMA, style mixing; regen_nb.train_gan'}
+                'recipe': trainer.recipe}
     return save_generator(G, path, metadata={'training': training, **(metadata or {})}, overwrite=overwrite)
 
 # %% ../nbs/03_train_gan.ipynb #f19577a5
