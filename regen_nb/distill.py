@@ -36,6 +36,7 @@ class DistillConfig:
     channels: str = 'toy'           # a key of train_gan.CHANNEL_PRESETS
     style_dim: int = 128
     n_mlp: int = 4
+    lr_mlp: float = 0.01              # learning-rate multiplier of the mapping network (StyleGAN's 0.01)
     batch: int = 16
     lr: float = 2e-3                # generator (Adam 0.9, 0.99)
     scales: tuple = (1, 2, 4)       # L1 at full, half and quarter resolution
@@ -78,7 +79,7 @@ class ParamDiscriminator(nn.Module):
 def build_distill_models(config: DistillConfig) -> tuple[Generator, ParamDiscriminator]:
     "The untrained `Generator` (its latent sampler set to `FaceLatent`) and `ParamDiscriminator` of `config`."
     ch = preset_channels(config.channels, config.size)
-    G = Generator(config.size, config.style_dim, config.n_mlp, channels=ch)
+    G = Generator(config.size, config.style_dim, config.n_mlp, lr_mlp=config.lr_mlp, channels=ch)
     G.latent_sampler = FaceLatent(config.style_dim, *face_code_stats(config.stats_faces, config.data_offset))
     return G, ParamDiscriminator(config.size, config.style_dim, channels=ch)
 
@@ -170,7 +171,7 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', default='runs/distill', help='run folder: checkpoints, samples/ (default: %(default)s)')
     p.add_argument('--steps', type=int, default=30_000, help='total training steps to reach (default: %(default)s)')
     p.add_argument('--resume', action='store_true', help='continue from the latest checkpoint in --out')
-    for name in ('batch', 'lr', 'adv_start', 'adv_weight', 'edge_weight', 'ema_half_life', 'seed'):
+    for name in ('batch', 'lr', 'lr_mlp', 'adv_start', 'adv_weight', 'edge_weight', 'ema_half_life', 'seed'):
         p.add_argument('--' + name.replace('_', '-'), type=type(getattr(d, name)), default=getattr(d, name))
     p.add_argument('--channels', default=d.channels, choices=list(CHANNEL_PRESETS))
     p.add_argument('--ckpt-every', type=int, default=500)
@@ -189,7 +190,7 @@ def distill_main(argv=None) -> dict:
         tr = DistillTrainer.load_checkpoint(args.out, device=args.device)
         print(f"resumed {find_checkpoint(args.out)} at step {tr.step}", flush=True)
     else:
-        keys = ('batch', 'lr', 'adv_start', 'adv_weight', 'edge_weight', 'ema_half_life', 'seed', 'channels')
+        keys = ('batch', 'lr', 'lr_mlp', 'adv_start', 'adv_weight', 'edge_weight', 'ema_half_life', 'seed', 'channels')
         tr = DistillTrainer(DistillConfig(**{k: getattr(args, k) for k in keys}), device=args.device)
     print(tr, flush=True)
     tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
