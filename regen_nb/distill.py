@@ -19,7 +19,7 @@ from .core import check_choice, check_int, get_device, seed_everything, to_tenso
 from .stylegan import Discriminator, EqualLinear, Generator, save_generator
 from .toyfaces import (BACKGROUND, HAIR, HAIR_STYLES, HELDOUT_SEED, LEFT_BROW, LEFT_EYE, MOUTH, NOSE, RIGHT_BROW,
                                RIGHT_EYE, FaceLatent, face_code_stats, random_face_params, render_face, toy_face_batch)
-from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_beta, face_seeds,
+from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, export_generator, d_logistic_loss, d_r1_loss, ema_beta, face_seeds,
                                 find_checkpoint, g_nonsaturating_loss, preset_channels, requires_grad)
 
 # %% auto #0
@@ -179,6 +179,7 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument('--log-every', type=int, default=100)
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--device', default=None)
+    p.add_argument('--export', default=None, metavar='FILE', help='save the final g_ema here (safetensors, with its latent sampler)')
     return p
 
 # %% ../nbs/07_distill.ipynb #6566633e
@@ -195,7 +196,9 @@ def distill_main(argv=None) -> dict:
     print(tr, flush=True)
     tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
            log_every=args.log_every, live=False, progress=False)
-    return {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)), 'seconds': round(tr.seconds, 1)}
+    summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)), 'seconds': round(tr.seconds, 1)}
+    if args.export: summary['exported'] = str(export_generator(tr, args.export, overwrite=True))
+    return summary
 
 # %% ../nbs/07_distill.ipynb #85c559bd
 class StyleClassifier(nn.Module):
