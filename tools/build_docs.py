@@ -201,6 +201,11 @@ def anchors(page: Path) -> set[str]:
     return _IDS[page]
 
 
+def _slug(anchor: str) -> str:
+    "The id mkdocs-jupyter gives the heading nbdev's anchor `anchor` names (`projectortrainer.train_step` → `projectortrainertrain_step`)."
+    return re.sub(r'[^\w-]', '', anchor.lower())
+
+
 _SRC_OF_HTML = re.compile(r'\b(href|src)="([^"]*)"')
 
 def _fix_links(text: str, src: Path, page: Path, pages: dict[Path, Path] | None = None) -> str:
@@ -208,7 +213,8 @@ def _fix_links(text: str, src: Path, page: Path, pages: dict[Path, Path] | None 
     notebooks (`10_decompose.ipynb#x`) and nbdev's absolute links to the published site become their pages,
     `../images/x.png` the site's copy. `pages` maps a page (relative to the site) to its notebook (relative to nbs/).
     nbdev's links name the page (`course.html#check_semi_cycle`) by a rule that gives `course.ipynb` and `95_course.ipynb`
-    the same name: the link goes to the one of them that has the anchor; and a link to a name that has no heading of
+    the same name: the link goes to the one of them that has the anchor (nbdev's `Class.method` anchors are
+    `classmethod` here); and a link to a name that has no heading of
     its own (a method or private helper mentioned in prose) goes to the top of its chapter."""
     page_of = {nb: pg for pg, nb in (pages or {}).items()}
     def fix(m):
@@ -217,6 +223,7 @@ def _fix_links(text: str, src: Path, page: Path, pages: dict[Path, Path] | None 
         if url.startswith(SITE_URL) and attr == 'href':
             name = Path(path[len(SITE_URL):] or 'index.html')
             candidates = [pg for pg, nb in (pages or {}).items() if page_name(nb) == name] or [name]
+            if frag and not any(frag in anchors(DOCS / pg) for pg in candidates): frag = _slug(frag)
             with_anchor = [pg for pg in candidates if frag and frag in anchors(DOCS / pg)]
             target = (with_anchor or sorted(candidates, key=lambda pg: pg != name))[0]
             if frag and not with_anchor and anchors(DOCS / target): frag = ''   # a name without a heading of its own: its chapter
