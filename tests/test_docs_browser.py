@@ -89,6 +89,7 @@ def test_chapter_shows_its_pictures(site, page, tmp_path):
     assert requests_elsewhere == [], f'the page fetched from other hosts: {requests_elsewhere}'
     page.evaluate("[...document.querySelectorAll('article img')].reduce((a, b) => a.height >= b.height ? a : b)"
                   ".scrollIntoView({block: 'center'})")     # the page's tallest picture
+    page.wait_for_timeout(600)                                  # the header's title fades to the page's on scrolling
     page.screenshot(path=str(_shots(tmp_path) / 'docs_chapter.png'))
 
 

@@ -143,8 +143,8 @@ def api_page(order: list[Path], names: dict[Path, Path]) -> str:
     modidx = importlib.import_module(f'{LIB}._modidx').d['syms']
     chapters = {}
     for rel in order:
-        src = (NBS / rel).read_text(encoding='utf-8')
-        m = re.search(r'#\|\s*default_exp\s+(\S+)', src)
+        src = '\n'.join(''.join(c['source']) for c in json.loads((NBS / rel).read_text(encoding='utf-8'))['cells'])
+        m = re.search(r'^#\|\s*default_exp\s+(\S+)', src, re.M)
         if m: chapters[f'{LIB}.{m.group(1)}'] = rel
     out = ['# API reference', '',
            "Every module of the library, with the chapter that writes it and explains it. Each name links to its "
@@ -154,9 +154,9 @@ def api_page(order: list[Path], names: dict[Path, Path]) -> str:
         doc = ast.get_docstring(ast.parse(path.read_text(encoding='utf-8'))) or ''
         out += ['', f'## `{mod}`', '', doc]
         if mod in chapters: out += ['', f'Chapter: [{chapters[mod].stem}]({SITE_URL}{names[chapters[mod]].as_posix()})']
-        names = [(s.rsplit('.', 1)[-1], url) for s, (url, _) in modidx[mod].items() if s.count('.') == mod.count('.') + 1
+        syms = [(s.rsplit('.', 1)[-1], url) for s, (url, _) in modidx[mod].items() if s.count('.') == mod.count('.') + 1
                  and not s.rsplit('.', 1)[-1].startswith('_')]
-        if names: out += ['', ', '.join(f'[`{n}`]({SITE_URL}{url})' for n, url in sorted(names, key=lambda t: t[0].lower()))]
+        if syms: out += ['', ', '.join(f'[`{n}`]({SITE_URL}{url})' for n, url in sorted(syms, key=lambda t: t[0].lower()))]
     return '\n'.join(out) + '\n'
 
 
