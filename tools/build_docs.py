@@ -165,6 +165,7 @@ def stage(cache: Path) -> dict[Path, Path]:
     import nbformat, yaml
     shutil.rmtree(STAGE, ignore_errors=True); STAGE.mkdir(parents=True)
     shutil.copytree(IMAGES, STAGE / 'images')
+    shutil.copy(ROOT / 'tools' / 'docs_site.css', STAGE / 'site.css')
     rels = reading_order([p.relative_to(cache) for p in cache.rglob('*.ipynb') if STAGE not in p.parents])
     pages, labels, names = {}, {}, page_names(rels)
     for rel in rels:
@@ -283,6 +284,7 @@ def main() -> int:
     start = time.time()
     cache = process()
     pages = stage(cache)
+    processed = time.time()
     shutil.rmtree(DOCS, ignore_errors=True)
     run = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--quiet', '-f', str(PROC / 'mkdocs.yml')], cwd=ROOT,
                          env=dict(os.environ, NO_MKDOCS_2_WARNING='1'))
@@ -295,7 +297,8 @@ def main() -> int:
     for m in missing: print(f'no page for {m}', file=sys.stderr)
     for b in bad: print(f'broken link {b}', file=sys.stderr)
     for r in remote: print(f'picture from another host {r}', file=sys.stderr)
-    print(f'mkdocs build: {len(pages)} notebook pages in {DOCS.relative_to(ROOT)}/ in {time.time() - start:.0f} s, '
+    print(f'mkdocs build: {len(pages)} pages in {DOCS.relative_to(ROOT)}/ in {time.time() - start:.0f} s '
+          f'(nbdev processing {processed - start:.0f} s, mkdocs and checks {time.time() - processed:.0f} s), '
           f'{len(missing)} missing, {len(bad)} broken links, {len(remote)} pictures from other hosts')
     return 1 if missing or bad or remote else 0
 
