@@ -104,6 +104,22 @@ def test_table_of_contents_from_the_page_headings():
     assert '<a class="headerlink"' in out and 'anchor-link' not in out and 'hidden data-search-exclude>Copied!' in out
 
 
+def test_broken_links_are_found(tmp_path):
+    build_docs._IDS.clear()
+    (tmp_path / 'images').mkdir(); (tmp_path / 'images' / 'a.png').write_bytes(b'')
+    (tmp_path / 'q.html').write_text('<h2 id="top">t</h2>')
+    (tmp_path / 'p.html').write_text('<h1 id="here">p</h1><img src="images/a.png"><img src="images/b.png"><a href="#here">x</a>'
+                                      '<a href="#gone">y</a><a href="q.html#top">q</a><a href="q.html#nope">q</a><a href="r.html">r</a>'
+                                      '<a href="https://x.org/r.html">w</a>')
+    assert build_docs.broken_links(tmp_path) == ['p.html: images/b.png', 'p.html: #gone (no such anchor)',
+                                                 'p.html: q.html#nope (no such anchor)', 'p.html: r.html']
+
+
+def test_remote_pictures_are_found(tmp_path):
+    (tmp_path / 'p.html').write_text('<img src="images/a.png"><img alt="b" src="https://x.org/b.svg">')
+    assert build_docs.remote_pictures(tmp_path) == ['p.html: <img alt="b" src="https://x.org/b.svg">']
+
+
 def test_readme_links_to_the_site():
     from configparser import ConfigParser
     cfg = ConfigParser(); cfg.read(ROOT / 'settings.ini')
