@@ -15,13 +15,14 @@
    (every module, its description and its functions, from `regen_nb/_modidx.py`) is written.
 3. mkdocs-material with mkdocs-jupyter renders them (`mkdocs.yml`; `_proc/mkdocs.yml` adds the sidebar in the
    course's reading order: home, chapters 00-99, exercises, the teachers' page, the API index), with full-text search
-   that works offline.
+   that runs in the browser from the site's own index: no network needed, but the site must be served over HTTP
+   (`python3 -m http.server -d _docs`; opened as files, the browser does not let the search load its index).
 4. Links as the notebooks write them (`10_decompose.ipynb`, `../images/x.png`, nbdev's absolute doc links) are
    pointed at the site's pages, and pictures from other hosts (the Colab badge) become text links, so that the site
    shows nothing broken without a network.
 
-The build fails (exit 1) when a notebook does not process or render, a notebook has no page, or a local link, anchor
-or picture points nowhere."""
+The build fails (exit 1) when a notebook does not process or render, a notebook has no page, a local link, anchor
+or picture points nowhere, or a page still shows a picture from another host."""
 import ast, html, json, os, re, shutil, subprocess, sys, time
 from configparser import ConfigParser
 from pathlib import Path
