@@ -19,7 +19,7 @@ from pytorch_msssim import ssim as ms_ssim
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import atomic_write, check_int, check_choice, get_device, read_weights, save_weights, write_checkpoint, image_grid, to_tensor
+from .core import atomic_write, check_int, check_choice, get_device, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid, to_tensor
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps, sample_z, styles_of
 from .encoder import Encoder, load_encoder, fit_direction
 from .invert import latent_image, markdown_table
@@ -305,7 +305,7 @@ class LocalEditTrainer:
 def save_checkpoint(self: LocalEditTrainer, folder, keep: int = 2) -> Path:
     "The full training state in `folder/ckpt-STEP`, written atomically."
     def write(tmp: Path):
-        save_file({k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()}, tmp / 'weights.safetensors')
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()}, tmp / 'weights.safetensors')
         torch.save({'opt': self.opt.state_dict()}, tmp / 'optim.pt')
         (tmp / 'state.json').write_text(json.dumps(dict(step=self.step, seconds=self.seconds, config=asdict(self.config),
                                                         generator_hash=self.generator_hash, history=self.history)))
@@ -319,7 +319,7 @@ def load_checkpoint(net: SplitGenerator, E: Encoder, folder) -> LocalEditTrainer
     if state['generator_hash'] != generator_hash(net):
         raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']}, not {generator_hash(net)}")
     tr = LocalEditTrainer(net, E, LocalEditConfig.from_dict(state['config']))
-    tr.model.load_state_dict(load_file(ckpt / 'weights.safetensors', device=str(net.device)))
+    tr.model.load_state_dict(read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1])   # refuses NaN or infinite weights
     tr.opt.load_state_dict(torch.load(ckpt / 'optim.pt', map_location=net.device, weights_only=True)['opt'])
     tr.step, tr.seconds, tr.history = state['step'], state['seconds'], state['history']
     return tr
