@@ -377,10 +377,12 @@ def invert_parser() -> argparse.ArgumentParser:
 def _check_invert_args(args):
     "Refuse bad arguments before any work: missing files, a hole without inpainting, bad steps, an output that exists."
     from regen_nb.core import open_image
-    open_image(args.image)
+    image = open_image(args.image)
     if args.hole is not None and args.task != 'inpaint': raise ValueError("--hole is only used with --task inpaint")
     if args.task == 'inpaint' and args.hole is None: raise ValueError("--task inpaint needs --hole MASK.png (white = missing)")
-    if args.hole is not None: open_image(args.hole)
+    if args.hole is not None and open_image(args.hole).size != image.size:
+        raise ValueError(f"--hole {args.hole} is {'×'.join(map(str, open_image(args.hole).size))} but the image is "
+                         f"{'×'.join(map(str, image.size))}; paint the hole on a picture of the image's size, so that it covers what it should")
     if args.steps is not None: check_int('--steps', args.steps, 1)
     for f in (args.rewritten,) + ((args.generator,) if args.generator not in ('toy', 'default') else ()):
         if f is not None and not Path(f).is_file(): raise FileNotFoundError(f"no generator file at {f}")

@@ -502,6 +502,9 @@ class TextEncoder(nn.Module):
     def attributes_of(self, text: str) -> dict[str, float]:
         "The attribute targets a caption asks for (only the attributes it mentions)."
         if not isinstance(text, str) or not WORD_RE.findall(text.lower()): raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
+        if not self.bag([text]).any():
+            raise ValueError(f"the caption {text!r} has no word this text encoder knows, so it asks for no change; "
+                             f"describe the face with words such as {', '.join(self.vocab[:8])}, ...")
         values, logits = self([text])
         return {n: values[0, i].item() for i, n in enumerate(self.names) if logits[0, i] > 0}
 
@@ -674,8 +677,27 @@ def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.ndim == ndim - 1: x = x[None]
     if x.ndim != ndim: raise ValueError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {tuple(x.shape)}")
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or infinite values, which would spread over the whole picture; fix or drop those pixels first")
     return x
 
+def _pictures(x, name: str) -> torch.Tensor:
+    "Pictures (a PIL image, 3×H×W or N×3×H×W in [-1, 1]) as a float N×3×H×W tensor; a clear error for NaN or 0..255 values."
+    if isinstance(x, Image.Image): x = to_tensor(x)
+    x = _batch(x, 4, name).float()
+    if x.numel() and x.abs().max() > 4:    # generators draw a little beyond [-1, 1]; 0..255 pictures go far beyond
+        raise ValueError(f"{name} has values up to {x.abs().max():.4g}, but pictures here are in [-1, 1]: pass to_tensor(pil_image), "
+                         "or x / 127.5 - 1 for 0..255 values")
+    return x
+
+def _edit_mask(x) -> torch.Tensor:
+    "A mask (a PIL image, or H×W / N×H×W of bools or 0/1 values) as a bool N×H×W tensor; soft or NaN masks are an error."
+    if isinstance(x, Image.Image): x = torch.from_numpy(np.asarray(x.convert('L')) > 127)
+    x = _batch(x, 3, 'mask')
+    if x.dtype != torch.bool and not bool(((x == 0) | (x == 1)).all()):
+        raise ValueError("mask must hold only 0 and 1 (or True and False), so that nothing outside it changes; "
+                         "threshold a soft mask first, e.g. mask > 0.5")
+    return x.bool()
 class LocalEditor:
     "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
     def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
@@ -722,8 +744,10 @@ class LocalEditor:
     @torch.no_grad()
     def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
              caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, style: bool = True, return_code: bool = False):
-        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`, `shifted_colours`)."
-        image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1], or a PIL image) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`, `shifted_colours`)."
+        image, mask = _pictures(image, 'image'), _edit_mask(mask)
+        if exemplar is not None: exemplar = _pictures(exemplar, 'exemplar')
+        if code is not None: code = _batch(code, 3, 'code').float()
         n = len(image)
         if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
             raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
@@ -737,6 +761,8 @@ class LocalEditor:
             if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
             attributes = {**self.text.attributes_of(caption), **(attributes or {})}
         moved_from = code
+        bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
+        if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
         if attributes:
             if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
             code = self.attributes.move(code, attributes)

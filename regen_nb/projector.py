@@ -554,11 +554,17 @@ def as_image_batch(images, size: int) -> torch.Tensor:
     "`images` (a batch tensor `N×3×H×W`, one image, or a list of images) as a tensor `N×3×size×size` in `[-1, 1]`."
     if isinstance(images, torch.Tensor) and images.ndim == 4:
         if images.shape[1] != 3: raise ValueError(f"images must be N×3×H×W, got {tuple(images.shape)}")
-        if images.shape[2:] == (size, size): return images.float()
+        if images.shape[2:] == (size, size): return _finite_pictures(images.float())
         images = list(images)
     if not isinstance(images, (list, tuple)): images = [images]
     if not images: raise ValueError("images is empty")
-    return torch.stack([_as_tensor_image(im, size) for im in images])
+    return _finite_pictures(torch.stack([_as_tensor_image(im, size) for im in images]))
+
+def _finite_pictures(x: torch.Tensor) -> torch.Tensor:
+    "`x`, or a `ValueError` if it holds NaN or infinite pixel values (they would turn every result NaN)."
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("the images hold NaN or infinite pixel values, which would turn every result NaN; fix or drop those pictures first")
+    return x
 
 # %% ../nbs/20_projector.ipynb #38ea0589
 def project(B: Projector, images, batch_size: int = 64) -> torch.Tensor:
