@@ -226,9 +226,9 @@ def check_args(args) -> argparse.Namespace:
     overwrite = getattr(args, 'overwrite', False)
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
     if args.cmd == 'rewrite':
-        _check_output_folder(Path(args.output), overwrite, '-o/--output')
         if args.holes is not None and args.model != 'inpaint':
             raise ValueError(f"--holes is only used with --model inpaint (here --model {args.model}); leave it out")
+        _check_output_folder(Path(args.output), overwrite, '-o/--output')
     if args.cmd == 'sample': _check_output_image(Path(args.output), overwrite, '-o/--output')
     return args
 
