@@ -4,17 +4,17 @@
 
 # %% ../nbs/90_cli.ipynb #e0c64091
 from __future__ import annotations
-import argparse, json, math, sys, time, warnings
+import argparse, errno, json, math, os, sys, time, warnings
 from pathlib import Path
 
 import torch
 
-from .core import atomic_write, check_int, image_grid, get_device
+from .core import atomic_folder, atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
-__all__ = ['MODELS', 'BENCHMARKS', 'toy_faces_figure', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'model_rule',
-           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_parser',
-           'run', 'main']
+__all__ = ['MODELS', 'BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite',
+           'model_rule', 'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args',
+           'build_parser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
 def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
@@ -28,31 +28,41 @@ def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
     return image_grid(cells, ncol=6, scale=scale)
 
 # %% ../nbs/90_cli.ipynb #d5ebcc3c
-def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None, progress: bool = False, **kwargs) -> dict:
-    "Rewrite `G` with `rule`, then write `before_after.png` and `metrics.json` into `out`; returns the metrics and paths."
+def save_results(out: Path, write, overwrite: bool = False) -> Path:
+    "Write a command's result folder `out` with `write(tmp_folder)` through `atomic_folder`: old complete or new complete, never mixed; an empty `out` is filled."
+    empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    return atomic_folder(out, write, overwrite=overwrite or empty)
+
+def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None, progress: bool = False,
+                       overwrite: bool = False, extra=None, **kwargs) -> dict:
+    "Rewrite `G` with `rule`; write `before_after.png`, `metrics.json` and what `extra(tmp, G2, metrics)` adds into the folder `out` atomically."
     from regen_nb.rewrite import rewrite
     from regen_nb.judge import evaluate_rewrite, before_after
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     G2 = rewrite(G, rule, steps=steps, progress=progress, **kwargs)
     seconds = time.perf_counter() - t0
     metrics = dict(rule=rule.name, rewrite_seconds=round(seconds, 1), config=G2.rewrite_info['config'],
                    **evaluate_rewrite(G, G2, rule, n=n_eval))
-    before_after(G, G2, n_show).save(out / 'before_after.png')
-    (out / 'metrics.json').write_text(json.dumps(metrics, indent=2))
+    grid = before_after(G, G2, n_show)
+    def write(tmp: Path):
+        grid.save(tmp / 'before_after.png')
+        (tmp / 'metrics.json').write_text(json.dumps(metrics, indent=2))
+        if extra is not None: extra(tmp, G2, metrics)
+    save_results(out, write, overwrite)
     return dict(G2=G2, metrics=metrics, before_after=str(out / 'before_after.png'), metrics_json=str(out / 'metrics.json'))
 
 # %% ../nbs/90_cli.ipynb #9d334e84
 def run_demo(args) -> dict:
-    "The rewriting demo: write `before_after.png`, `rule.png` and `metrics.json` into `args.out`; return what was written."
+    "The rewriting demo: write `before_after.png`, `rule.png` and `metrics.json` into `args.out` (atomically); return what was written."
     from regen_nb.stylegan import load_generator
     from regen_nb.rule import load_example_rule, seed_faces, _mask_png
     out = Path(args.out)
     G = load_generator(device=args.device)
     rule = load_example_rule()
-    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=args.n, steps=args.steps, progress=True)
-    image_grid([rule.source, _mask_png(rule.source_mask)] + list(seed_faces(G, rule.target_seeds).cpu())
-               + [_mask_png(m) for m in rule.target_masks], ncol=2 + len(rule.target_seeds), scale=3).save(out / 'rule.png')
+    rule_png = image_grid([rule.source, _mask_png(rule.source_mask)] + list(seed_faces(G, rule.target_seeds).cpu())
+                          + [_mask_png(m) for m in rule.target_masks], ncol=2 + len(rule.target_seeds), scale=3)
+    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=args.n, steps=args.steps, progress=True,
+                             overwrite=args.overwrite, extra=lambda tmp, G2, m: rule_png.save(tmp / 'rule.png'))
     written = dict(before_after=res['before_after'], rule=str(out / 'rule.png'), metrics=res['metrics_json'])
     m = res['metrics']
     print(f"rewrote '{rule.name}' in {m['rewrite_seconds']} s; on {m['faces_measured']} held-out faces: pattern shown "
@@ -61,19 +71,18 @@ def run_demo(args) -> dict:
 
 # %% ../nbs/90_cli.ipynb #fcd749bb
 def run_rewrite(args) -> dict:
-    "Rewrite the generator `args.generator` with the rule in `args.rule`; write generator, grid and metrics to `args.output`."
+    "Rewrite the generator `args.generator` with the rule in `args.rule`; write generator, grid and metrics to the folder `args.output` atomically."
     from regen_nb.stylegan import load_generator, save_generator
     from regen_nb.rule import Rule
     out = Path(args.output)
     if getattr(args, 'model', 'generator') != 'generator': return run_rewrite_model(args)
-    gen_path = out / 'generator.safetensors'
-    if gen_path.exists() and not args.overwrite: raise FileExistsError(f"{gen_path} exists; pass --overwrite to replace it")
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
     rule = Rule.load(args.rule)
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
-    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True, **kw)
-    save_generator(res['G2'], gen_path, metadata={'metrics': res['metrics']}, overwrite=args.overwrite)
-    return dict(generator=str(gen_path), before_after=res['before_after'], metrics=res['metrics_json'])
+    save = lambda tmp, G2, m: save_generator(G2, tmp / 'generator.safetensors', metadata={'metrics': m})
+    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True,
+                             overwrite=args.overwrite, extra=save, **kw)
+    return dict(generator=str(out / 'generator.safetensors'), before_after=res['before_after'], metrics=res['metrics_json'])
 
 # %% ../nbs/90_cli.ipynb #c3d8e5f1
 MODELS = ('generator', 'inpaint', 'translate')
@@ -103,17 +112,15 @@ def model_rule(model: str, rule: str, holes: str | None = None, device=None):
     return net, rule, load_projector(proj, net=decompose(net)), settings
 
 def run_rewrite_model(args) -> dict:
-    "`regen_nb rewrite --model inpaint|translate`: rewrite the shipped model with `args.rule`; write model, grid and metrics to `args.output`."
+    "`regen_nb rewrite --model inpaint|translate`: rewrite the shipped model with `args.rule`; write model, grid and metrics to the folder `args.output` atomically."
     from regen_nb.inpaint import save_small_net
     out = Path(args.output)
-    path = out / 'model.safetensors'
-    if path.exists() and not args.overwrite: raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
     net, rule, B, settings = model_rule(args.model, args.rule, args.holes, args.device)
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
+    save = lambda tmp, G2, m: save_small_net(G2, tmp / 'model.safetensors', metadata={'metrics': m})
     res = rewrite_and_report(net, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True,
-                             projector=B, **{**settings, **kw})
-    save_small_net(res['G2'], path, metadata={'metrics': res['metrics']}, overwrite=args.overwrite)
-    return dict(model=str(path), before_after=res['before_after'], metrics=res['metrics_json'])
+                             projector=B, overwrite=args.overwrite, extra=save, **{**settings, **kw})
+    return dict(model=str(out / 'model.safetensors'), before_after=res['before_after'], metrics=res['metrics_json'])
 
 # %% ../nbs/90_cli.ipynb #ef5e70e7
 @torch.no_grad()
@@ -184,10 +191,16 @@ class _Parser(argparse.ArgumentParser):
 def _flag(name: str) -> str: return '-n' if name == 'n' else '--' + name.replace('_', '-')
 
 def _check_output_folder(out: Path, overwrite: bool, flag: str):
-    "Refuse a folder output that is a file, or (without `--overwrite`) one that already holds files."
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; give a folder for the results")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{flag} {out} exists and holds files; pass --overwrite to write into it anyway, or choose a new folder")
+    "Refuse before any work a result folder that `save_results` would refuse: a file, the current or home folder, one holding files (without `--overwrite`) or files regen_nb did not write."
+    from regen_nb.core import _check_replaceable, _protected
+    if (out.exists() or out.is_symlink()) and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; give a folder for the results")
+    why = _protected(out)
+    if why: raise ValueError(f"{flag} {out} is {why}; give the path of a new folder for the results, e.g. 'results'")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{flag} {out} exists and holds files; pass --overwrite to replace the results regen_nb wrote there, "
+                                  "or choose a new folder")
+        _check_replaceable(out)
 
 def _check_output_image(out: Path, overwrite: bool, flag: str):
     "Refuse an image output with an unknown extension, a folder, or (without `--overwrite`) an existing file."
@@ -211,7 +224,10 @@ def check_args(args) -> argparse.Namespace:
     if 'device' in args: get_device(args.device)
     overwrite = getattr(args, 'overwrite', False)
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
-    if args.cmd == 'rewrite': _check_output_folder(Path(args.output), True, '-o/--output')
+    if args.cmd == 'rewrite':
+        if args.holes is not None and args.model != 'inpaint':
+            raise ValueError(f"--holes is only used with --model inpaint (here --model {args.model}); leave it out")
+        _check_output_folder(Path(args.output), overwrite, '-o/--output')
     if args.cmd == 'sample': _check_output_image(Path(args.output), overwrite, '-o/--output')
     return args
 
@@ -273,7 +289,9 @@ def run(argv) -> dict:
 def _one_line(e: BaseException) -> str:
     "The message of `e` on one line; errors that are not the user's kind also name their type and point at `--debug`."
     msg = ' '.join(str(e).split()) or type(e).__name__
-    if isinstance(e, (ValueError, TypeError, OSError)): return msg
+    if getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT) or 'No space left on device' in msg:
+        return f"the disk is full ({msg}); free some space or write to another disk, then run the command again"
+    if isinstance(e, (ValueError, TypeError, OSError, FloatingPointError)): return msg   # FloatingPointError: a diverged fit
     return f"{type(e).__name__}: {msg} (this may be a bug in regen_nb: rerun with --debug for the traceback)"
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

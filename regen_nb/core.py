@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 # %% auto #0
 __all__ = ['STALE_SECONDS', 'MARKER', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor',
            'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder', 'write_checkpoint',
-           'save_weights', 'read_weights', 'image_grid', 'show']
+           'checkpoint_named_by_latest', 'write_safetensors', 'read_safetensors', 'save_weights', 'read_weights',
+           'image_grid', 'show']
 
 # %% ../nbs/00_core.ipynb #159e642a
 def check_choice(name: str, value, allowed: Iterable):
@@ -108,10 +109,11 @@ def _flatten_alpha(img: Image.Image, background) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #d9c6bb68
 def _grey_to_8bit(img: Image.Image) -> Image.Image:
-    "16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth, never stretched: mid-grey stays mid-grey."
+    "16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth (values up to 255: already 8-bit), never stretched."
     arr = np.asarray(img, dtype=np.float64)
     if img.mode == 'F': arr = arr * 255 if arr.size and np.nanmax(arr) <= 1 else arr   # floats: [0, 1], or already 0..255
-    else: arr = arr / 257                 # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
+    elif arr.size and arr.max() > 255: arr = arr / 257   # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
+    # else: an 8-bit picture held as 'I' or 'I;16' (e.g. `img.convert('I')`): its values are already 0..255
     return Image.fromarray(np.nan_to_num(arr).clip(0, 255).round().astype(np.uint8), 'L')
 
 def _to_rgb(img: Image.Image, background) -> Image.Image:
@@ -359,25 +361,53 @@ def write_checkpoint(out_dir: str | os.PathLike, step: int, write, keep: int = 2
         if old != final: _discard_folder(old)
     return final
 
+def checkpoint_named_by_latest(out_dir: str | os.PathLike) -> Path | None:
+    "The checkpoint folder `out_dir/latest` names (`None` without a `latest` file); an error if it names anything but one of `out_dir`'s own `ckpt-STEP` folders."
+    out_dir = Path(out_dir); latest = out_dir / 'latest'
+    if not latest.is_file(): return None
+    name = latest.read_bytes()[:100].decode('utf-8', 'replace').strip()
+    if not _CKPT_RE.fullmatch(name) or (out_dir / name).is_symlink() or not (out_dir / name).is_dir():
+        raise ValueError(f"{latest} names {name!r}, which is not a checkpoint folder (ckpt-STEP) inside {out_dir}; the file is damaged "
+                         "or was edited: write the name of one of its ckpt-* folders into it, or delete it to start afresh")
+    return out_dir / name
+
 # %% ../nbs/00_core.ipynb #c0e5a1f2
+def write_safetensors(tensors: dict, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+    "Write `tensors` and the string-valued `metadata` to the safetensors file `path` with a plain `open`: normal permissions, no temporaries of its own."
+    from safetensors.torch import save
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata=metadata)
+    with open(path, 'wb') as f: f.write(data)
+    return Path(path)
+
+def read_safetensors(path: str | os.PathLike, what: str = 'file') -> tuple[dict, dict]:
+    "The string metadata and the tensors of the safetensors file `path`; a clear error for a file that cannot be read or holds NaN or infinite weights."
+    from safetensors import safe_open
+    from regen_nb.stylegan import check_finite        # the generator's own check: one message for every kind of network
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        with safe_open(str(path), framework='pt') as f: meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:
+        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated or corrupt") from None
+    check_finite(tensors, str(path))
+    return meta, tensors
+
+# %% ../nbs/00_core.ipynb #a8a30467
 def save_weights(tensors: dict, path: str | os.PathLike, header: dict, overwrite: bool = False,
                  dtype: torch.dtype | None = None) -> Path:
     "Write `tensors` (name → tensor, cast to `dtype` if given) and the JSON-able `header` to the safetensors file `path` atomically."
-    from safetensors.torch import save_file
     try: meta = {'regen_nb': json.dumps(header)}
     except TypeError as e: raise ValueError(f"the header must be JSON-serialisable: {e}") from None
     tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k, v in tensors.items()}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta), overwrite)
+    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, meta), overwrite)
 
 def read_weights(path: str | os.PathLike, fmt: str, what: str = 'network') -> tuple[dict, dict]:
     "The header and tensors (as float32 where floating) of the file `save_weights` wrote at `path`, refusing one whose header `format` is not `fmt`."
-    from safetensors import safe_open
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {what} file at {path}")
-    try:
-        with safe_open(str(path), framework='pt') as f:
-            header, tensors = json.loads((f.metadata() or {}).get('regen_nb', '{}')), {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e: raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
+    meta, tensors = read_safetensors(path, f'{what} file')
+    try: header = json.loads(meta.get('regen_nb', '{}'))
+    except ValueError as e: raise ValueError(f"{path} has a regen_nb header that is not JSON ({e}); the file was damaged or edited") from None
     if not isinstance(header, dict) or header.get('format') != fmt:
         raise ValueError(f"{path} is not a regen_nb {what} (format {header.get('format') if isinstance(header, dict) else None!r}, expected {fmt!r})")
     return header, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}

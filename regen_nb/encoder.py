@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 
-from .core import check_int, get_device, in_test, read_weights, save_weights, write_checkpoint, _in_notebook, image_grid
+from .core import check_int, get_device, in_test, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, _in_notebook, image_grid
 from .decompose import SplitGenerator, decompose
 from .invert import LossView, invert, invert_multicode, latent_image, reconstruction_loss, Inversion, show_table
 from .projector import as_image_batch, frozen, generator_hash, latest_checkpoint, step_generator
@@ -170,7 +170,7 @@ def save_checkpoint(self: EncoderTrainer, folder, keep: int = 2) -> Path:
     "Write the full training state to `folder/ckpt-STEP` atomically (see `core.write_checkpoint`)."
     def write(tmp: Path):
         tensors = {f'{name}.{k}': v for name, m in (('E', self.E), ('D', self.D), ('Dw', self.Dw)) for k, v in m.state_dict().items()}
-        save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
         torch.save({'opt_e': self.opt_e.state_dict(), 'opt_d': self.opt_d.state_dict()}, tmp / 'optim.pt')
         state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config), generator_hash=self.generator_hash, history=self.history)
         (tmp / 'state.json').write_text(json.dumps(state))
@@ -185,7 +185,7 @@ def load_checkpoint(cls: EncoderTrainer, net: SplitGenerator, folder, device=Non
     if state['generator_hash'] != generator_hash(net):
         raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']}, not {generator_hash(net)}")
     tr = cls(net, EncoderConfig.from_dict(state['config']), device)
-    weights = load_file(ckpt / 'weights.safetensors', device=str(tr.device))
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
     for name, m in (('E', tr.E), ('D', tr.D), ('Dw', tr.Dw)):
         m.load_state_dict({k[len(name) + 1:]: v for k, v in weights.items() if k.startswith(name + '.')})
     optim = torch.load(ckpt / 'optim.pt', map_location=tr.device, weights_only=True)
@@ -377,10 +377,12 @@ def invert_parser() -> argparse.ArgumentParser:
 def _check_invert_args(args):
     "Refuse bad arguments before any work: missing files, a hole without inpainting, bad steps, an output that exists."
     from regen_nb.core import open_image
-    open_image(args.image)
+    image = open_image(args.image)
     if args.hole is not None and args.task != 'inpaint': raise ValueError("--hole is only used with --task inpaint")
     if args.task == 'inpaint' and args.hole is None: raise ValueError("--task inpaint needs --hole MASK.png (white = missing)")
-    if args.hole is not None: open_image(args.hole)
+    if args.hole is not None and open_image(args.hole).size != image.size:
+        raise ValueError(f"--hole {args.hole} is {'×'.join(map(str, open_image(args.hole).size))} but the image is "
+                         f"{'×'.join(map(str, image.size))}; paint the hole on a picture of the image's size, so that it covers what it should")
     if args.steps is not None: check_int('--steps', args.steps, 1)
     for f in (args.rewritten,) + ((args.generator,) if args.generator not in ('toy', 'default') else ()):
         if f is not None and not Path(f).is_file(): raise FileNotFoundError(f"no generator file at {f}")
@@ -411,7 +413,7 @@ def invert_main(argv=None) -> dict:
         if G2 is not None: to_pil(pictures[2][0]).save(tmp / 'rewritten.png')
         image_grid(torch.cat(pictures), scale=4).save(tmp / 'summary.png')
         tensors = {'latent': inv.latent.cpu().contiguous()} | {k: v.cpu().contiguous() for k, v in inv.extra.items() if torch.is_tensor(v)}
-        save_file(tensors, str(tmp / 'latent.safetensors'), metadata={'regen_nb': json.dumps(dict(space=inv.space, layer=inv.extra.get('layer')) | summary)})
+        write_safetensors(tensors, tmp / 'latent.safetensors', {'regen_nb': json.dumps(dict(space=inv.space, layer=inv.extra.get('layer')) | summary)})
     out = atomic_folder(args.output, write, overwrite=args.overwrite)
     return summary | {'output': str(out)}
 

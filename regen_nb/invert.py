@@ -55,7 +55,11 @@ def known_mask(hole, n: int, size: int, device=None) -> torch.Tensor:
     while hole.ndim < 4: hole = hole[None]
     if hole.shape[1] != 1 or hole.shape[0] not in (1, n):
         raise ValueError(f"hole must be H×W, 1×H×W or N×1×H×W with N={n}, got {tuple(hole.shape)}")
-    if hole.shape[-2:] != (size, size): hole = F.interpolate(hole, (size, size), mode='nearest')
+    if not bool(torch.isfinite(hole).all()): raise ValueError("the hole holds NaN or infinite values; give 0 (known) and 1 (missing)")
+    if hole.shape[-2:] != (size, size):
+        warnings.warn(f"resizing the {hole.shape[-2]}×{hole.shape[-1]} hole to {size}×{size}, the size the generator works at; "
+                      "give a hole of the pictures' size to place it exactly")
+        hole = F.interpolate(hole, (size, size), mode='nearest')
     hole = (hole > 0.5).float().expand(n, -1, -1, -1)
     frac = hole.flatten(1).mean(1)
     if (frac == 0).any(): raise ValueError("the hole is empty (no pixel marked missing): nothing to inpaint; paint the region to fill, or use task='reconstruct'")
@@ -143,11 +147,15 @@ class Inversion:
     def __repr__(self): return f"Inversion(space={self.space!r}, n={len(self.latent)}, final loss={self.history[-1]['loss'] if self.history else None}, {self.seconds:.1f}s)"
 
 # %% ../nbs/50_invert.ipynb #389cbe7b
+def _diverged(step: int, why: str, lr: float):
+    raise FloatingPointError(f"the inversion diverged at step {step}: {why}. Lower lr (now {lr}); nothing was returned")
+
 def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct', known: torch.Tensor | None = None,
            factor: int = 4, steps: int = 300, lr: float = 0.05, regularizer=None, ssim_weight: float = 1.0,
            progress: bool = True, live: bool | None = None, desc: str = 'inverting') -> list[dict]:
     "Adam on `params` for `steps` so that `observe(make_image(), task)` matches `observe(x, task)`; returns the loss history."
     steps, observed = check_int('steps', steps, 1), observe(x, task, factor)
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     opt = torch.optim.Adam(params, lr=lr)
     view = LossView() if (live if live is not None else _in_notebook() and progress) else None
     history = []
@@ -157,8 +165,14 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
             per_image = task_loss(x_hat, observed, task, known, factor, ssim_weight)
             reg = regularizer(x_hat) if regularizer is not None else None
             loss = per_image.sum() + (reg.sum() if reg is not None else 0)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             history.append(dict(step=step, loss=per_image.mean().item()) | ({'reg': reg.mean().item()} if reg is not None else {}))
+            if not math.isfinite(history[-1]['loss']): _diverged(step, f"the loss became {history[-1]['loss']}", lr)
+            opt.zero_grad(set_to_none=True); loss.backward()
+            try: opt.step()
+            except RuntimeError as e:                   # torch's Adam: "value cannot be converted to type float without overflow"
+                if 'overflow' not in str(e): raise
+                _diverged(step, f"lr={lr} overflows the optimiser's arithmetic", lr)
+            if not all(bool(torch.isfinite(p).all()) for p in params): _diverged(step, "the codes became NaN or infinite", lr)
             if view is not None and (step % 25 == 0 or step == steps - 1):
                 view.update(history, image_grid(torch.cat([x[:4], x_hat[:4].detach()]).cpu(), ncol=min(4, len(x)), scale=2), desc)
     return history

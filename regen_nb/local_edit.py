@@ -19,7 +19,7 @@ from pytorch_msssim import ssim as ms_ssim
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import atomic_write, check_int, check_choice, get_device, read_weights, save_weights, write_checkpoint, image_grid, to_tensor
+from .core import atomic_write, check_int, check_choice, get_device, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid, to_tensor
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps, sample_z, styles_of
 from .encoder import Encoder, load_encoder, fit_direction
 from .invert import latent_image, markdown_table
@@ -305,7 +305,7 @@ class LocalEditTrainer:
 def save_checkpoint(self: LocalEditTrainer, folder, keep: int = 2) -> Path:
     "The full training state in `folder/ckpt-STEP`, written atomically."
     def write(tmp: Path):
-        save_file({k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()}, tmp / 'weights.safetensors')
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in self.model.state_dict().items()}, tmp / 'weights.safetensors')
         torch.save({'opt': self.opt.state_dict()}, tmp / 'optim.pt')
         (tmp / 'state.json').write_text(json.dumps(dict(step=self.step, seconds=self.seconds, config=asdict(self.config),
                                                         generator_hash=self.generator_hash, history=self.history)))
@@ -319,7 +319,7 @@ def load_checkpoint(net: SplitGenerator, E: Encoder, folder) -> LocalEditTrainer
     if state['generator_hash'] != generator_hash(net):
         raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']}, not {generator_hash(net)}")
     tr = LocalEditTrainer(net, E, LocalEditConfig.from_dict(state['config']))
-    tr.model.load_state_dict(load_file(ckpt / 'weights.safetensors', device=str(net.device)))
+    tr.model.load_state_dict(read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1])   # refuses NaN or infinite weights
     tr.opt.load_state_dict(torch.load(ckpt / 'optim.pt', map_location=net.device, weights_only=True)['opt'])
     tr.step, tr.seconds, tr.history = state['step'], state['seconds'], state['history']
     return tr
@@ -502,6 +502,9 @@ class TextEncoder(nn.Module):
     def attributes_of(self, text: str) -> dict[str, float]:
         "The attribute targets a caption asks for (only the attributes it mentions)."
         if not isinstance(text, str) or not WORD_RE.findall(text.lower()): raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
+        if not self.bag([text]).any():
+            raise ValueError(f"the caption {text!r} has no word this text encoder knows, so it asks for no change; "
+                             f"describe the face with words such as {', '.join(self.vocab[:8])}, ...")
         values, logits = self([text])
         return {n: values[0, i].item() for i, n in enumerate(self.names) if logits[0, i] > 0}
 
@@ -674,8 +677,27 @@ def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.ndim == ndim - 1: x = x[None]
     if x.ndim != ndim: raise ValueError(f"{name} must have {ndim - 1} or {ndim} dimensions, got shape {tuple(x.shape)}")
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds NaN or infinite values, which would spread over the whole picture; fix or drop those pixels first")
     return x
 
+def _pictures(x, name: str) -> torch.Tensor:
+    "Pictures (a PIL image, 3×H×W or N×3×H×W in [-1, 1]) as a float N×3×H×W tensor; a clear error for NaN or 0..255 values."
+    if isinstance(x, Image.Image): x = to_tensor(x)
+    x = _batch(x, 4, name).float()
+    if x.numel() and x.abs().max() > 4:    # generators draw a little beyond [-1, 1]; 0..255 pictures go far beyond
+        raise ValueError(f"{name} has values up to {x.abs().max():.4g}, but pictures here are in [-1, 1]: pass to_tensor(pil_image), "
+                         "or x / 127.5 - 1 for 0..255 values")
+    return x
+
+def _edit_mask(x) -> torch.Tensor:
+    "A mask (a PIL image, or H×W / N×H×W of bools or 0/1 values) as a bool N×H×W tensor; soft or NaN masks are an error."
+    if isinstance(x, Image.Image): x = torch.from_numpy(np.asarray(x.convert('L')) > 127)
+    x = _batch(x, 3, 'mask')
+    if x.dtype != torch.bool and not bool(((x == 0) | (x == 1)).all()):
+        raise ValueError("mask must hold only 0 and 1 (or True and False), so that nothing outside it changes; "
+                         "threshold a soft mask first, e.g. mask > 0.5")
+    return x.bool()
 class LocalEditor:
     "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
     def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
@@ -722,8 +744,10 @@ class LocalEditor:
     @torch.no_grad()
     def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
              caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, style: bool = True, return_code: bool = False):
-        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1]) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`, `shifted_colours`)."
-        image, mask = _batch(image, 4, 'image').float(), _batch(mask, 3, 'mask').bool()
+        "The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1], or a PIL image) changed only inside `mask` (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`, `shifted_colours`)."
+        image, mask = _pictures(image, 'image'), _edit_mask(mask)
+        if exemplar is not None: exemplar = _pictures(exemplar, 'exemplar')
+        if code is not None: code = _batch(code, 3, 'code').float()
         n = len(image)
         if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
             raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and {tuple(mask.shape)}")
@@ -737,6 +761,8 @@ class LocalEditor:
             if self.text is None or self.attributes is None: raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
             attributes = {**self.text.attributes_of(caption), **(attributes or {})}
         moved_from = code
+        bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
+        if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
         if attributes:
             if self.attributes is None: raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
             code = self.attributes.move(code, attributes)

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from .core import atomic_write, check_choice, check_int, get_device, seed_everything, to_tensor
+from .core import atomic_write, read_safetensors, write_safetensors, check_choice, check_int, get_device, seed_everything, to_tensor
 from .toyfaces import HELDOUT_SEED, PART_NAMES, PART_GROUPS, toy_face, toy_face_batch
 
 # %% auto #0
@@ -165,7 +165,7 @@ def save_part_parser(parser: PartParser, path, metadata: dict | None = None, ove
     header = {'format': PARSER_FORMAT, 'config': json.dumps(parser.config), 'part_names': json.dumps(list(PART_NAMES)),
               'metadata': json.dumps(metadata or {})}
     tensors = {k: v.detach().cpu().contiguous() for k, v in parser.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=header), overwrite)
+    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, header), overwrite)
 
 # %% ../nbs/05_parts.ipynb #c2d2cbb0
 def part_parser_metadata(path=None) -> dict:
@@ -189,7 +189,7 @@ def load_part_parser(path=None, device=None) -> PartParser:
     if meta['part_names'] != list(PART_NAMES):
         raise ValueError(f"{path} was trained on parts {meta['part_names']}, but this version uses {list(PART_NAMES)}")
     parser = PartParser(**meta['config'])
-    with safe_open(str(path), framework='pt') as f: state = {k: f.get_tensor(k) for k in f.keys()}
+    state = read_safetensors(path, 'part parser')[1]                    # refuses NaN or infinite weights
     try: parser.load_state_dict(state)
     except RuntimeError as e: raise ValueError(f"{path} does not match its config {meta['config']}: {e}") from None
     parser.metadata = meta['metadata']

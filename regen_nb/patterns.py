@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_patterns.ipynb #2c7ffe59
 from __future__ import annotations
-import math, os
+import math, os, warnings
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +201,9 @@ def load_pattern(name_or_path, size: int = 64, background=(255, 255, 255)) -> tu
         raise ValueError(f"name_or_path={name_or_path!r} is neither a pattern name nor an image file; "
                          f"choose one of {list(PATTERN_NAMES)} or give the path of an image")
     img = _center_square(img)
+    if 4 * img.width < size:                              # a tiny picture blown up: say so rather than paste a blur
+        warnings.warn(f"the pattern is only {img.width}×{img.height} pixels; enlarging it to {size}×{size} makes it a blur or a block of "
+                      f"colour: use a picture of at least {size // 4}×{size // 4}")
     if _has_alpha(img):
         img = img.convert('RGBA').resize((size, size), Image.LANCZOS)
         mask = _alpha_mask(img)

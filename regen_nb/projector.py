@@ -20,7 +20,7 @@ from fastcore.basics import patch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import atomic_write, check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
+from .core import checkpoint_named_by_latest, read_safetensors, write_safetensors, atomic_write, check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
 from .decompose import Split, SplitGenerator, SplitState, decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
 from .patterns import PATTERN_NAMES, load_pattern
@@ -314,7 +314,7 @@ def save_checkpoint(self: ProjectorTrainer, folder, keep: int = 2) -> Path:
     def write(tmp: Path):
         tensors = {f'B.{k}': v for k, v in self.B.state_dict().items()} | {f'D.{k}': v for k, v in self.D.state_dict().items()}
         tensors['value_scale'] = self.value_scale
-        save_file({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
         torch.save({'opt_b': self.opt_b.state_dict(), 'opt_d': self.opt_d.state_dict()}, tmp / 'optim.pt')
         state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config), generator_hash=self.generator_hash,
                      layer_names=list(self.net.layer_names), history=self.history)
@@ -323,11 +323,10 @@ def save_checkpoint(self: ProjectorTrainer, folder, keep: int = 2) -> Path:
 
 # %% ../nbs/20_projector.ipynb #889e597b
 def latest_checkpoint(folder) -> Path | None:
-    "The checkpoint folder that `folder/latest` names, or `None` if `folder` holds no checkpoint."
+    "`folder` if it is a checkpoint, else the one of its own checkpoints that `folder/latest` names; `None` if it holds none."
     folder = Path(folder)
     if (folder / 'state.json').exists(): return folder
-    if (folder / 'latest').exists(): return folder / (folder / 'latest').read_text().strip()
-    return None
+    return checkpoint_named_by_latest(folder)
 
 # %% ../nbs/20_projector.ipynb #03fabfd9
 @patch(cls_method=True)
@@ -340,7 +339,7 @@ def load_checkpoint(cls: ProjectorTrainer, net: SplitGenerator, folder, device=N
         raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']} at layers "
                          f"{state['layer_names']}, not for this net ({generator_hash(net)}, {list(net.layer_names)})")
     tr = cls(net, ProjectorConfig.from_dict(state['config']), device)
-    weights = load_file(ckpt / 'weights.safetensors', device=str(tr.device))
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
     tr.B.load_state_dict({k[2:]: v for k, v in weights.items() if k.startswith('B.')})
     tr.D.load_state_dict({k[2:]: v for k, v in weights.items() if k.startswith('D.')})
     tr.value_scale = weights['value_scale']
@@ -484,7 +483,7 @@ def save_projector(B: Projector, path, overwrite: bool = False) -> Path:
     try: header = json.dumps(header)
     except TypeError as e: raise ValueError(f"B.metadata must be JSON-serialisable: {e}") from None
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in B.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={'regen_nb': header}), overwrite)
+    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, {'regen_nb': header}), overwrite)
 
 # %% ../nbs/20_projector.ipynb #157dff02
 def check_projector(B: Projector, net: SplitGenerator):
@@ -511,11 +510,9 @@ def load_projector(path=None, net: SplitGenerator | None = None, device=None) ->
                                     "(train_projector + save_projector); pass the path of a projector instead")
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no projector file at {path}")
-    try:
-        with safe_open(str(path), framework='pt') as f:
-            header, tensors = json.loads((f.metadata() or {}).get('regen_nb', '{}')), {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:
-        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e})") from None
+    meta, tensors = read_safetensors(path, 'projector file')              # refuses NaN or infinite weights
+    try: header = json.loads(meta.get('regen_nb', '{}'))
+    except ValueError as e: raise ValueError(f"{path} has a regen_nb header that is not JSON ({e}); save the projector again") from None
     if not isinstance(header, dict): header = {'format': type(header).__name__}
     if header.get('format') != PROJECTOR_FORMAT:
         raise ValueError(f"{path} is not a regen_nb projector (format {header.get('format')!r}, expected {PROJECTOR_FORMAT!r})")
@@ -531,6 +528,9 @@ def load_projector(path=None, net: SplitGenerator | None = None, device=None) ->
         raise ValueError(f"{path}: the weights do not fit the projector its config describes "
                          f"({' '.join(str(e).split())[:300]}); the file is damaged: save the projector again") from None
     B.metadata = header.get('metadata', {})
+    if not isinstance(B.metadata, dict) or not B.metadata.get('layer_names'):
+        raise ValueError(f"{path} is a regen_nb projector without its metadata (the generator and layers it was trained for), "
+                         "so no rewrite could use it; save the projector that train_projector returned with save_projector")
     if net is not None: check_projector(B, net)
     device = get_device(device) if device is not None or net is None else net.device
     return B.to(device).eval()
@@ -554,11 +554,17 @@ def as_image_batch(images, size: int) -> torch.Tensor:
     "`images` (a batch tensor `N×3×H×W`, one image, or a list of images) as a tensor `N×3×size×size` in `[-1, 1]`."
     if isinstance(images, torch.Tensor) and images.ndim == 4:
         if images.shape[1] != 3: raise ValueError(f"images must be N×3×H×W, got {tuple(images.shape)}")
-        if images.shape[2:] == (size, size): return images.float()
+        if images.shape[2:] == (size, size): return _finite_pictures(images.float())
         images = list(images)
     if not isinstance(images, (list, tuple)): images = [images]
     if not images: raise ValueError("images is empty")
-    return torch.stack([_as_tensor_image(im, size) for im in images])
+    return _finite_pictures(torch.stack([_as_tensor_image(im, size) for im in images]))
+
+def _finite_pictures(x: torch.Tensor) -> torch.Tensor:
+    "`x`, or a `ValueError` if it holds NaN or infinite pixel values (they would turn every result NaN)."
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("the images hold NaN or infinite pixel values, which would turn every result NaN; fix or drop those pictures first")
+    return x
 
 # %% ../nbs/20_projector.ipynb #38ea0589
 def project(B: Projector, images, batch_size: int = 64) -> torch.Tensor:

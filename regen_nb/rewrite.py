@@ -16,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import check_choice, check_int, in_test, _in_notebook
-from .decompose import SplitGenerator, SplitState, decompose
+from .decompose import Split, SplitGenerator, SplitState, decompose
 from .projector import Projector, generator_hash, load_projector
 from .rule import (MAX_TARGETS, Pasted, Rule, auto_targets, example_rule, load_example_rule, paste,
                            rule_parts, seed_faces)
@@ -24,9 +24,9 @@ from .stylegan import Generator, load_generator
 from .train_gan import figure_png, smooth
 
 # %% auto #0
-__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'DIVERGED', 'RewriteConfig', 'rewrite_layers', 'Rewriting', 'prepare_rewrite',
-           'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions', 'trainable_memory',
-           'rewrite_figure', 'check_divergence', 'fit', 'rewrite']
+__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'DIVERGED', 'GREW', 'RewriteConfig', 'rewrite_layers', 'Rewriting',
+           'prepare_rewrite', 'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions',
+           'trainable_memory', 'rewrite_figure', 'check_divergence', 'check_result', 'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
 METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
@@ -240,6 +240,18 @@ def check_divergence(history: list[dict], out: torch.Tensor, task: Rewriting, st
     if bad: raise FloatingPointError(f"the rewrite diverged at step {step}: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); "
                                      "nothing was changed")
 
+GREW = 10.0   # a rewritten weight that moved this many times its own size: the fit diverged (sane rewrites move < 1)
+
+@torch.no_grad()
+def check_result(task: Rewriting, net2: Split, n: int = 8):
+    "Raise `FloatingPointError` (with what to do) if the rewritten model draws NaN, infinite or out-of-range pictures, or its weights blew up."
+    c, img, bad = task.config, net2.sample_images(n, 0), None
+    grew = max(float((a.weight.double() - b.weight.double()).norm() / b.weight.double().norm().clamp_min(1e-12)) for a, b in zip(net2.memory_convs, task.net.memory_convs))
+    if not bool(torch.isfinite(img).all()): bad = "its pictures hold NaN or infinite values"
+    elif img.abs().max() > 4: bad = f"its pictures left the image range (pixel values up to {img.abs().max():.3g})"
+    elif not grew <= GREW: bad = f"the weights it changed moved {grew:.3g} times their own size (normalised layers can hide that in the range of the pictures, not in their content)"
+    if bad: raise FloatingPointError(f"the rewrite diverged: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); nothing was changed")
+
 # %% ../nbs/31_rewrite.ipynb #7bddc9dc
 def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None, callback: Callable | None = None) -> Generator:
     "Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`)."
@@ -256,7 +268,12 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
         loss, logs = rewrite_loss(task, out, idx)
         history.append(logs)
         check_divergence(history, out, task, step)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        opt.zero_grad(set_to_none=True); loss.backward()
+        try: opt.step()
+        except RuntimeError as e:                       # torch's Adam: "value cannot be converted to type float without overflow"
+            if 'overflow' not in str(e): raise
+            raise FloatingPointError(f"the rewrite diverged at step {step}: lr={c.lr} overflows the optimiser's arithmetic. "
+                                     "Lower lr (the default is 0.01); nothing was changed") from None
         if progress: bar.set_postfix(new=f"{logs['new']:.3f}", old=f"{logs['old']:.4f}")
         if callback is not None: callback(step + 1, c.steps, logs)
         if live and (step % 25 == 0 or step == c.steps - 1):
@@ -266,6 +283,7 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
             else: handle.update(png)
     _bake(net2)
     G2 = net2.model.eval()
+    check_result(task, net2)                               # the last step is checked too: no ruined model comes out
     G2.rewrite_info = dict(base_generator=task.base, layers=list(c.layers), parts=task.parts,
                            config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items()},
                            targets=dict(user=task.n_user, parser=len(task.target) - task.n_user),

@@ -15,7 +15,7 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .core import atomic_write, check_choice, check_int, get_device, recover_path
+from .core import atomic_write, check_choice, check_int, get_device, recover_path, write_safetensors
 from .toyfaces import FaceLatent
 
 # %% auto #0
@@ -521,12 +521,18 @@ def _read_safetensors(path: Path):
     return tensors, tensors.pop('latent_avg', None), _parse_header(meta, path)
 
 def _read_torch(path: Path):
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); "
-                         "it may be truncated or corrupt, or hold objects other than tensors") from None
+    with warnings.catch_warnings(record=True) as seen:          # torch warns about pickle protocols >2; say it once, below, if it matters
+        warnings.simplefilter('always')
+        try:
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                obj = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as e:
+            proto = next((str(w.message).split()[3] for w in seen if 'pickle protocol' in str(w.message)), None)
+            how = (f"it was saved with pickle protocol {proto}, which torch's safe loader cannot read: re-save it with torch.save's "
+                   "default protocol (or save_generator)") if proto else "it may be truncated or corrupt, or hold objects other than tensors"
+            raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); {how}") from None
+    for w in seen:
+        if 'pickle protocol' not in str(w.message): warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return obj
 
 def _split_checkpoint(obj, what: str):
@@ -597,7 +603,7 @@ def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None 
     except TypeError as e: raise ValueError(f"metadata must be JSON-serialisable: {e}") from None
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in G.state_dict().items()}
     if G.latent_avg is not None: tensors['latent_avg'] = G.latent_avg.detach().cpu().float().reshape(1, -1).clone()
-    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={'regen_nb': header}), overwrite)
+    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, {'regen_nb': header}), overwrite)
 
 # %% ../nbs/02_stylegan.ipynb #7daabd3f
 def generator_metadata(path: str | os.PathLike) -> dict:

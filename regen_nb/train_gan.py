@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 
-from .core import check_choice, check_int, write_checkpoint, get_device, image_grid, in_test, seed_everything, _in_notebook
+from .core import checkpoint_named_by_latest, read_safetensors, write_safetensors, check_choice, check_int, write_checkpoint, get_device, image_grid, in_test, seed_everything, _in_notebook
 from .stylegan import Generator, Discriminator, save_generator
 from .toyfaces import toy_face_batch
 
@@ -248,7 +248,7 @@ def _state_dicts(tr: GANTrainer) -> dict[str, torch.Tensor]:
 def save_checkpoint(self: GANTrainer, out_dir, keep: int = 2) -> Path:
     "Save the full training state into `out_dir/ckpt-STEP` (atomically); return that folder."
     def write(tmp: Path):
-        save_file(_state_dicts(self), tmp / 'weights.safetensors')
+        write_safetensors(_state_dicts(self), tmp / 'weights.safetensors')
         torch.save({'g_optim': self.g_optim.state_dict(), 'd_optim': self.d_optim.state_dict(), 'rng': rng_state()},
                    tmp / 'state.pt')
         meta = {'step': self.step, 'config': asdict(self.config), 'mean_path_length': self.mean_path_length,
@@ -261,7 +261,7 @@ def find_checkpoint(path) -> Path:
     "The checkpoint folder that `path` names: itself, or the one its `latest` file points to."
     path = Path(path)
     if (path / 'meta.json').exists(): return path
-    if (path / 'latest').exists(): return path / (path / 'latest').read_text().strip()
+    if (path / 'latest').exists(): return checkpoint_named_by_latest(path)   # only one of its own ckpt-* folders
     raise FileNotFoundError(f"No checkpoint at {path} (expected a run folder with 'latest' or a ckpt-* folder)")
 
 # %% ../nbs/03_train_gan.ipynb #5c730fef
@@ -271,7 +271,7 @@ def load_checkpoint(cls: GANTrainer, path, device=None) -> GANTrainer:
     ckpt = find_checkpoint(path)
     meta = json.loads((ckpt / 'meta.json').read_text())
     tr = cls(cls.config_class.from_dict(meta['config']), device=device)
-    weights = load_file(ckpt / 'weights.safetensors')
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
     for prefix, m in (('g', tr.G), ('d', tr.D), ('g_ema', tr.g_ema)):
         m.load_state_dict({k[len(prefix) + 1:]: v for k, v in weights.items() if k.split('.', 1)[0] == prefix})
     state = torch.load(ckpt / 'state.pt', map_location='cpu', weights_only=True)

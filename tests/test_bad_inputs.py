@@ -213,9 +213,9 @@ def _save_folder_slowly(who, dest):
 
 def _save_generator_slowly(who, path):
     import regen_nb.stylegan as sg
-    real = sg.save_file
+    real = sg.write_safetensors
     def slow(*a, **k): time.sleep(0.05); return real(*a, **k)
-    sg.save_file = slow
+    sg.write_safetensors = slow
     save_generator(tiny_generator(who), path, metadata={'who': who})
 
 
