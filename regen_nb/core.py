@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 __all__ = ['STALE_SECONDS', 'MARKER', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor',
            'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder', 'write_checkpoint',
            'checkpoint_named_by_latest', 'write_safetensors', 'read_safetensors', 'save_weights', 'read_weights',
-           'image_grid', 'show']
+           'load_weights_into', 'image_grid', 'show']
 
 # %% ../nbs/00_core.ipynb #159e642a
 def check_choice(name: str, value, allowed: Iterable):
@@ -111,10 +111,13 @@ def _flatten_alpha(img: Image.Image, background) -> Image.Image:
 def _grey_to_8bit(img: Image.Image) -> Image.Image:
     "16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth (values up to 255: already 8-bit), never stretched."
     arr = np.asarray(img, dtype=np.float64)
-    if img.mode == 'F': arr = arr * 255 if arr.size and np.nanmax(arr) <= 1 else arr   # floats: [0, 1], or already 0..255
+    if not np.isfinite(arr).all():   # only a float ('F') picture can hold them; drawing them black would hide a damaged input
+        raise ValueError(f"the {img.size[0]}×{img.size[1]} picture holds NaN or infinite pixel values ({int((~np.isfinite(arr)).sum())} of them); "
+                         "fix or drop those pixels first, or save it as an 8- or 16-bit PNG")
+    if img.mode == 'F': arr = arr * 255 if arr.size and arr.max() <= 1 else arr   # floats: [0, 1], or already 0..255
     elif arr.size and arr.max() > 255: arr = arr / 257   # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
     # else: an 8-bit picture held as 'I' or 'I;16' (e.g. `img.convert('I')`): its values are already 0..255
-    return Image.fromarray(np.nan_to_num(arr).clip(0, 255).round().astype(np.uint8), 'L')
+    return Image.fromarray(arr.clip(0, 255).round().astype(np.uint8), 'L')
 
 def _to_rgb(img: Image.Image, background) -> Image.Image:
     "Any PIL mode as RGB; 16/32-bit greyscale is scaled to 8 bits by its bit depth."
@@ -411,6 +414,15 @@ def read_weights(path: str | os.PathLike, fmt: str, what: str = 'network') -> tu
     if not isinstance(header, dict) or header.get('format') != fmt:
         raise ValueError(f"{path} is not a regen_nb {what} (format {header.get('format') if isinstance(header, dict) else None!r}, expected {fmt!r})")
     return header, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+
+def load_weights_into(model: torch.nn.Module, tensors: dict, path: str | os.PathLike) -> torch.nn.Module:
+    "`model.load_state_dict(tensors)`, where tensors that do not fit (missing, unexpected, other shapes) are a `ValueError` naming the file `path`."
+    try: model.load_state_dict(tensors)
+    except RuntimeError as e:
+        why = ' '.join(str(e).split())
+        raise ValueError(f"{path} does not fit {type(model).__name__} ({why[:400]}{' ...' if len(why) > 400 else ''}); "
+                         "the file is damaged, or was written for another network") from None
+    return model
 
 # %% ../nbs/00_core.ipynb #55bd7b56
 def _as_pil_list(images) -> list[Image.Image]:

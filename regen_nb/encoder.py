@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 
-from .core import check_int, get_device, in_test, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, _in_notebook, image_grid
+from .core import check_int, get_device, in_test, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, _in_notebook, image_grid
 from .decompose import SplitGenerator, decompose
 from .invert import LossView, invert, invert_multicode, latent_image, reconstruction_loss, Inversion, show_table
 from .projector import as_image_batch, frozen, generator_hash, latest_checkpoint, step_generator
@@ -240,7 +240,7 @@ def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=
     path = Path(path) if path is not None else shipped_encoder_path()
     if not path.is_file(): raise FileNotFoundError(f"no encoder file at {path}" + (" (train one in notebook 51_encoder)" if path == shipped_encoder_path() else ""))
     header, tensors = read_weights(path, ENCODER_FORMAT, 'encoder')
-    E = Encoder(**header['config']); E.load_state_dict(tensors); E.metadata = header.get('metadata', {})
+    E = load_weights_into(Encoder(**header['config']), tensors, path); E.metadata = header.get('metadata', {})
     if G is not None and E.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {E.metadata.get('generator_hash')}, not for this one ({generator_hash(G)}); "
                          "train an encoder for it (EncoderTrainer) or load the matching generator")

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from fastcore.basics import patch_to
 from torch import nn
 
-from .core import atomic_write, check_choice, check_int, get_device, in_test, read_weights, save_weights
+from .core import atomic_write, check_choice, check_int, get_device, in_test, load_weights_into, read_weights, save_weights
 from .decompose import Split, decompose
 from .metrics import psnr
 from .patterns import load_pattern
@@ -176,7 +176,7 @@ def load_small_net(cls: type, path) -> nn.Module:
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {cls.__name__} at {path}: train one and save it with save_small_net")
     header, tensors = read_weights(path, f'regen_nb.{cls.__name__}', cls.__name__)
-    net = cls(header['ch']); net.load_state_dict(tensors)
+    net = load_weights_into(cls(header['ch']), tensors, path)
     net.metadata = header.get('metadata', {})
     return net.eval().requires_grad_(False)
 

@@ -19,7 +19,7 @@ from pytorch_msssim import ssim as ms_ssim
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import atomic_write, check_int, check_choice, get_device, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid, to_tensor
+from .core import atomic_write, check_int, check_choice, get_device, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid, to_tensor
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps, sample_z, styles_of
 from .encoder import Encoder, load_encoder, fit_direction
 from .invert import latent_image, markdown_table
@@ -356,7 +356,7 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
     if not path.is_file(): raise FileNotFoundError(f"no local editor at {path}" + (" (train one in notebook 60_local_edit)" if path == shipped_local_editor_path() else ""))
     header, tensors = read_weights(path, LOCAL_EDIT_FORMAT, 'local editor')
     cfg = header['config']
-    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions'], full_res_guides=cfg.get('full_res_guides', False)); model.load_state_dict(tensors)
+    model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions'], full_res_guides=cfg.get('full_res_guides', False)); load_weights_into(model, tensors, path)
     model.metadata = header.get('metadata', {})
     if G is not None and model.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {model.metadata.get('generator_hash')}, not this one; train one (LocalEditTrainer)")
@@ -542,9 +542,10 @@ def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     path = Path(path) if path is not None else shipped_text_path()
     if not path.is_file(): raise FileNotFoundError(f"no attribute/text file at {path} (fit one in notebook 60_local_edit)")
     header, t = read_weights(path, TEXT_FORMAT, 'attribute/text file')
-    attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'], t.get('attr.colour_slopes'))
+    try: attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'], t.get('attr.colour_slopes'))
+    except KeyError as e: raise ValueError(f"{path} lacks {e.args[0]!r}: the file is damaged, or was written by another version") from None
     text = TextEncoder(header['vocab'], header['names'])
-    text.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith('text.')})
+    load_weights_into(text, {k[5:]: v for k, v in t.items() if k.startswith('text.')}, path)
     return attrs, text.eval()
 
 # %% ../nbs/60_local_edit.ipynb #b1e0a002
@@ -640,7 +641,7 @@ def load_latent_warp(path=None, G: Generator | SplitGenerator | None = None) -> 
     path = Path(path) if path is not None else shipped_warp_path()
     if not path.is_file(): raise FileNotFoundError(f"no latent warp at {path} (train one with train_latent_warp)")
     header, tensors = read_weights(path, WARP_FORMAT, 'latent warp')
-    warp = LatentWarp(**header['config']); warp.load_state_dict(tensors); warp.metadata = header.get('metadata', {})
+    warp = load_weights_into(LatentWarp(**header['config']), tensors, path); warp.metadata = header.get('metadata', {})
     if G is not None and warp.metadata.get('generator_hash') != generator_hash(G):
         raise ValueError(f"{path} was trained for generator {warp.metadata.get('generator_hash')}, not this one; train one (train_latent_warp)")
     return warp.eval()
@@ -726,6 +727,7 @@ class LocalEditor:
 
     def _guides(self, mask, n, sketch, parts, colour) -> dict:
         m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
+        if isinstance(sketch, Image.Image): sketch = torch.from_numpy(np.asarray(sketch.convert('L'), dtype=np.float32) / 255)
         if sketch is not None:
             s = _batch(sketch, 3, 'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
             if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
@@ -736,7 +738,7 @@ class LocalEditor:
                 raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
             out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
         if colour is not None:
-            c = _batch(colour, 4, 'colour').float()
+            c = _pictures(colour, 'colour')                     # a PIL image too; NaN or 0..255 values are an error
             if c.shape[1:] != (3, *size): raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
             out['colour'] = c.expand(n, -1, -1, -1) * m
         return out

@@ -101,6 +101,50 @@ def test_cli_demo_overwrite_survives_sigkill(tmp_path):
     print(f'demo --overwrite: {tries} kills (one run {one:.1f} s), versions seen {sorted(seen)}, {litter} temporaries cleaned')
 
 
+def _rewrite_forever(dest, ready):
+    from regen_nb.cli import run
+    import contextlib, io
+    k = 0
+    with contextlib.redirect_stderr(io.StringIO()):
+        while True:
+            run(['rewrite', shipped_rule(), '-o', str(dest), '--overwrite', '--steps', str(1 + k % 2), '--n-eval', '1'])
+            ready.set(); k += 1
+
+
+def _rewrite_digest(d):
+    "The picture and the weights (not the header, which holds the run's timing) of a `rewrite` result folder."
+    with safe_open(str(d / 'generator.safetensors'), framework='pt') as f:
+        w = hashlib.sha1(b''.join(f.get_tensor(k).numpy().tobytes() for k in sorted(f.keys()))).hexdigest()
+    return _digest(d / 'before_after.png'), w
+
+
+@pytest.mark.skipif(not ON_LINUX, reason='SIGKILL and fork')
+def test_cli_rewrite_overwrite_survives_sigkill(tmp_path):
+    "`rewrite -o DIR --overwrite` killed at random moments: DIR holds one complete version, read as it is (no recovery first)."
+    from regen_nb.cli import run
+    dest, refs, run_s = tmp_path / 'res', {}, 0.0
+    for steps in (1, 2):
+        t0 = time.perf_counter()
+        run(['rewrite', shipped_rule(), '-o', str(dest), '--overwrite', '--steps', str(steps), '--n-eval', '1'])
+        run_s = max(run_s, time.perf_counter() - t0); refs[steps] = _rewrite_digest(dest)
+    assert refs[1] != refs[2]
+    rng, seen = random.Random(7), set()
+    for t in range(5):
+        ready = FORK.Event()
+        p = FORK.Process(target=_rewrite_forever, args=(dest, ready), daemon=True); p.start()
+        assert ready.wait(120), 'the rewrite never finished'
+        time.sleep(rng.uniform(0, 2 * run_s))
+        os.kill(p.pid, signal.SIGKILL); p.join()
+        assert sorted(f.name for f in dest.iterdir()) == ['.regen_nb.json', 'before_after.png', 'generator.safetensors', 'metrics.json']
+        steps = json.loads((dest / 'metrics.json').read_text())['config']['steps']
+        assert _rewrite_digest(dest) == refs[steps], f'try {t}: a mixed folder'
+        seen.add(steps)
+    code, err = cli('rewrite', shipped_rule(), '-o', str(dest), '--overwrite', '--steps', '1', '--n-eval', '1')
+    assert code == 0, err
+    assert ours(tmp_path) == []                                       # the next run cleared what the kills left
+    print(f'rewrite --overwrite: 5 kills (one run {run_s:.1f} s), versions seen {sorted(seen)}')
+
+
 # ---------------------------------------------------------------- 3. a full disk: the old folder survives, the error says so
 
 @pytest.fixture
@@ -206,11 +250,24 @@ def test_every_loader_refuses_damaged_weights(tmp_path, what, how):
     assert str(bad) in str(e.value) and name in str(e.value), str(e.value)
 
 
+@pytest.mark.parametrize('what', LOADERS)
+def test_every_loader_names_a_file_with_a_tensor_missing(tmp_path, what):
+    "A file that lost a tensor is a ValueError naming it in all nine loaders (not torch's RuntimeError, not a KeyError)."
+    load, src = _loaders()[what]
+    if not src.exists(): pytest.skip(f'{src.name} is not shipped')
+    with safe_open(str(src), framework='pt') as f: meta, t = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    bad = tmp_path / src.name
+    write_safetensors({k: v for k, v in t.items() if k != sorted(t)[0]}, bad, meta)
+    with pytest.raises(ValueError) as e: load(bad)
+    assert str(bad) in str(e.value), str(e.value)
+
+
 # ---------------------------------------------------------------- the four resumers
 
 def _checkpoints(tmp_path):
     "One checkpoint folder per resumer (written at step 0, no training), and how each resumes."
     from regen_nb.decompose import decompose
+    from regen_nb.distill import DistillConfig, DistillTrainer
     from regen_nb.encoder import EncoderConfig, EncoderTrainer, load_encoder
     from regen_nb.local_edit import LocalEditConfig, LocalEditTrainer, load_checkpoint as load_local
     from regen_nb.projector import ProjectorConfig, ProjectorTrainer
@@ -220,7 +277,9 @@ def _checkpoints(tmp_path):
     made = {'gan': (GANTrainer(GANTrainConfig(batch=2), device='cpu'), lambda d: GANTrainer.load_checkpoint(d, device='cpu')),
             'projector': (ProjectorTrainer(net, ProjectorConfig(batch_size=2), 'cpu'), lambda d: ProjectorTrainer.load_checkpoint(net, d, 'cpu')),
             'encoder': (EncoderTrainer(net, EncoderConfig(), 'cpu'), lambda d: EncoderTrainer.load_checkpoint(net, d, 'cpu')),
-            'local edit': (LocalEditTrainer(net, load_encoder(G=net), LocalEditConfig(batch_size=2)), lambda d: load_local(net, load_encoder(G=net), d))}
+            'local edit': (LocalEditTrainer(net, load_encoder(G=net), LocalEditConfig(batch_size=2)), lambda d: load_local(net, load_encoder(G=net), d)),
+            # the distillation trainer inherits GANTrainer.load_checkpoint: its checks must hold there too
+            'distill': (DistillTrainer(DistillConfig(batch=2, stats_faces=50), device='cpu'), lambda d: DistillTrainer.load_checkpoint(d, device='cpu'))}
     out = {}
     for k, (tr, resume) in made.items():
         tr.save_checkpoint(tmp_path / k.replace(' ', '_')); out[k] = (tmp_path / k.replace(' ', '_'), resume)
@@ -228,8 +287,9 @@ def _checkpoints(tmp_path):
 
 
 def test_resumers_refuse_damaged_weights_and_a_crafted_latest(tmp_path):
+    "The four resumers and DistillTrainer's (inherited) one: NaN weights named, `latest` may not lead out of the run folder."
     ckpts = _checkpoints(tmp_path)
-    assert len(ckpts) == 4
+    assert len(ckpts) == 5
     (tmp_path / 'elsewhere').mkdir()
     for what, (run_dir, resume) in ckpts.items():
         resume(run_dir)                                                    # the checkpoint as written resumes
@@ -241,7 +301,9 @@ def test_resumers_refuse_damaged_weights_and_a_crafted_latest(tmp_path):
         assert str(w) in str(e.value) and name in str(e.value), (what, str(e.value))
         w.write_bytes(good)
         shutil.copytree(ckpt, tmp_path / 'elsewhere' / what)                # a checkpoint outside the run folder
-        for crafted in (f'../elsewhere/{what}', str(tmp_path / 'elsewhere' / what), 'ckpt-9999999'):
+        (run_dir / 'ckpt-0000009').symlink_to(tmp_path / 'elsewhere' / what)   # a ckpt-* name inside that leads outside
+        for crafted in (f'../elsewhere/{what}', str(tmp_path / 'elsewhere' / what), 'ckpt-9999999', f'{ckpt.name}/../../elsewhere/{what}',
+                        'ckpt-0000009'):
             (run_dir / 'latest').write_text(crafted)
             with pytest.raises(ValueError, match='not a checkpoint folder'): resume(run_dir)
 
@@ -265,17 +327,25 @@ def face():
 
 
 def test_edit_changes_only_inside_a_hard_mask_and_takes_pil(editor, face):
+    from regen_nb.core import to_tensor
+    from regen_nb.toyfaces import toy_face
     f, img, mask = face
     a = editor.edit(img, mask, caption='a face with blonde hair')
     b = editor.edit(f.image, mask, caption='a face with blonde hair')      # a PIL image works too
     torch.testing.assert_close(a, b)
     assert torch.equal(a[0][:, ~mask], img[:, ~mask])
+    other = toy_face(5)                                                     # guides as PIL images: the colour map and a sketch
+    c = editor.edit(img, mask, colour=to_tensor(other.image), sketch=torch.from_numpy(other.sketch > 127))
+    d = editor.edit(f.image, mask, colour=other.image, sketch=Image.fromarray(other.sketch))
+    torch.testing.assert_close(c, d)
+    assert torch.equal(d[0][:, ~mask], img[:, ~mask])
 
 
 @pytest.mark.parametrize('case, match', [
     ('soft mask', 'only 0 and 1'), ('nan mask', 'NaN or infinite'), ('nan pixel', 'NaN or infinite'),
     ('nan colour guide', 'NaN or infinite'), ('nan exemplar', 'NaN or infinite'), ('nan attribute', 'finite numbers'),
-    ('unknown caption', 'no word this text encoder knows'), ('0..255 image', 'in \\[-1, 1\\]')])
+    ('unknown caption', 'no word this text encoder knows'), ('0..255 image', 'in \\[-1, 1\\]'),
+    ('0..255 colour guide', 'colour has values up to .* in \\[-1, 1\\]')])
 def test_edit_refuses_bad_inputs(editor, face, case, match):
     f, img, mask = face
     kw = dict(image=img, mask=mask)
@@ -288,6 +358,7 @@ def test_edit_refuses_bad_inputs(editor, face, case, match):
     if case == 'nan attribute': kw['attributes'] = {'smile': float('nan')}
     if case == 'unknown caption': kw['caption'] = 'zzz qqq'
     if case == '0..255 image': kw['image'] = (img + 1) * 127.5
+    if case == '0..255 colour guide': kw['colour'] = (img + 1) * 127.5
     with pytest.raises(ValueError, match=match): editor.edit(**kw)
 
 
@@ -378,6 +449,20 @@ def test_8bit_pictures_held_as_I_or_I16_keep_their_brightness():
     grey = Image.new('L', (4, 4), 200)
     for mode in ('I', 'I;16'): assert load_image(grey.convert(mode)).getpixel((0, 0)) == (200, 200, 200), mode
     assert load_image(Image.fromarray(np.full((4, 4), 51400, dtype=np.uint16))).getpixel((0, 0)) == (200, 200, 200)
+
+
+def test_float_pictures_with_nan_are_refused(tmp_path):
+    "A float ('F') TIFF can hold NaN: it is an error, in load_image and in `regen_nb invert`, not a black pixel."
+    from regen_nb.core import load_image
+    a = np.full((64, 64), 0.5, np.float32); a[3, 3] = np.nan
+    Image.fromarray(a, 'F').save(tmp_path / 'nan.tif')
+    with pytest.raises(ValueError, match='NaN or infinite pixel values'): load_image(tmp_path / 'nan.tif')
+    a[3, 3] = np.inf
+    with pytest.raises(ValueError, match='NaN or infinite pixel values'): load_image(Image.fromarray(a, 'F'))
+    a[3, 3] = 0.5
+    assert load_image(Image.fromarray(a, 'F')).getpixel((3, 3)) == (128, 128, 128)
+    one_line_error(*cli('invert', str(tmp_path / 'nan.tif'), '-o', str(tmp_path / 'out'), '--steps', '1'), 'NaN or infinite pixel values')
+    assert not (tmp_path / 'out').exists()
 
 
 def test_torch_pickle_protocol_warning_is_not_printed(tmp_path):
