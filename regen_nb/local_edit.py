@@ -940,11 +940,11 @@ def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
 
 # %% ../nbs/60_local_edit.ipynb #ebd6b7b4
 import ipywidgets as widgets
-from .paint import MaskPainter
+from .paint import MaskPainter, NO_WIDGETS, TextFallback
 
 LAYER_COLOURS = {'mask': (255, 40, 40), 'sketch': (255, 255, 255), 'colour': (40, 120, 255)}
 
-class LocalEditWidget(widgets.VBox):
+class LocalEditWidget(TextFallback, widgets.VBox):
     "Paint a mask, sketch and colour strokes on one canvas, type a caption or pick an exemplar, press Edit; Undo edit goes back one edit."
     def __init__(self, editor: LocalEditor, image, zoom: int | None = None, exemplars: dict | None = None):
         from regen_nb.core import to_tensor
@@ -976,6 +976,11 @@ class LocalEditWidget(widgets.VBox):
 
     @property
     def image(self) -> torch.Tensor: return self.history[-1]
+
+    def fallback_text(self) -> str:
+        "The line shown instead of the widget where widgets do not run (see `TextFallback` in 40_paint)."
+        return NO_WIDGETS.format(name='LocalEditWidget') + (
+            " Without widgets, call LocalEditor.edit(image, mask, caption=..., sketch=..., colour=...) directly (see above).")
 
 # %% ../nbs/60_local_edit.ipynb #6de69f57
 def select(self: LocalEditWidget, name: str):

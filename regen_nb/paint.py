@@ -14,8 +14,8 @@ from fastcore.basics import patch
 from .core import check_choice, check_int, load_image, to_pil
 
 # %% auto #0
-__all__ = ['DEFAULT_VIEW', 'FULL_REDRAW', 'NO_WIDGETS', 'brush_segment', 'StrokeModel', 'mask_overlay', 'MaskPainter',
-           'setup_colab']
+__all__ = ['DEFAULT_VIEW', 'FULL_REDRAW', 'WIDGET_VIEW', 'NO_WIDGETS', 'brush_segment', 'StrokeModel', 'mask_overlay',
+           'uploaded_files', 'widget_bundle', 'TextFallback', 'MaskPainter', 'setup_colab']
 
 # %% ../nbs/40_paint.ipynb #aead07f5
 def _capsule(height: int, width: int, x0: float, y0: float, x1: float, y1: float, radius: float):
@@ -219,8 +219,53 @@ from ipycanvas import MultiCanvas, hold_canvas
 DEFAULT_VIEW = 320   # pixels: small images are zoomed up to about this size on screen
 FULL_REDRAW = 4096   # changed pixels above which the mask layer is sent as one image instead of rectangles
 
+# %% ../nbs/40_paint.ipynb #52f6110f
+def _file_bytes(content) -> bytes:
+    "An upload's content (bytes, bytearray or memoryview, as the two versions send it) as bytes."
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError(f"an uploaded file's content must be bytes or a memoryview, got {type(content).__name__}")
+    return bytes(content)
+
+def uploaded_files(value) -> list[dict]:
+    "The files in a `FileUpload.value` of ipywidgets 8 (tuple of dicts) or 7 (dict by name), as dicts: name, type, size, content (bytes)."
+    if isinstance(value, dict):                          # ipywidgets 7: {name: {'metadata': {...}, 'content': bytes}}
+        files = [dict(name=name, type=f.get('metadata', {}).get('type', ''), content=f.get('content')) for name, f in value.items()]
+    elif isinstance(value, (tuple, list)):               # ipywidgets 8: ({'name', 'type', 'size', 'content', ...}, ...)
+        if not all(isinstance(f, dict) for f in value): raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")
+        files = [dict(name=f.get('name', ''), type=f.get('type', ''), content=f.get('content')) for f in value]
+    else: raise TypeError(f"not a FileUpload value (a tuple of dicts, or a dict by file name): {type(value).__name__}")
+    for f in files:
+        f['content'] = _file_bytes(f['content'])
+        f['size'] = len(f['content'])
+    return files
+
+# %% ../nbs/40_paint.ipynb #271e586e
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
+NO_WIDGETS = ("{name}: an interactive widget. If you see this text instead of it, widgets are not running here: "
+              "on Colab call regen_nb.paint.setup_colab() first; in JupyterLab/Notebook 7 install ipywidgets and "
+              "ipycanvas in the kernel's environment and reload the page. Without widgets, make masks with "
+              "ellipse_mask (regen_nb.patterns), auto_mask (regen_nb.parts) or StrokeModel, and look at them "
+              "with mask_overlay.")
+
+def widget_bundle(widget, text: str) -> dict:
+    "The display data of `widget`: its view (where widgets run) and `text` (shown where they do not); only `text` once closed."
+    bundle = {'text/plain': text}
+    if widget._view_name is not None and getattr(widget, 'comm', None) is not None:
+        bundle[WIDGET_VIEW] = {'version_major': 2, 'version_minor': 0, 'model_id': widget.model_id}
+    return bundle
+
+class TextFallback:
+    "Mixin for a widget class (before the ipywidgets base): it displays as `widget_bundle(self, self.fallback_text())` in ipywidgets 7 and 8."
+    def fallback_text(self) -> str: return NO_WIDGETS.format(name=type(self).__name__)
+    def _repr_mimebundle_(self, **kwargs): return widget_bundle(self, self.fallback_text())
+    def _ipython_display_(self, **kwargs):
+        "IPython prefers this hook, and ipywidgets 7 defines it: send the same bundle through it."
+        from IPython.display import display
+        display(widget_bundle(self, self.fallback_text()), raw=True)
+        if hasattr(self, '_handle_displayed'): self._handle_displayed(**kwargs)   # ipywidgets 7's on_displayed callbacks
+
 # %% ../nbs/40_paint.ipynb #1b0f209e
-class MaskPainter(widgets.VBox):
+class MaskPainter(TextFallback, widgets.VBox):
     "A widget to paint a mask on `image`: a view of a `StrokeModel` (`.model`); `.mask` is the model's mask."
     def __init__(self, image, mask=None, radius: int = 3, zoom: int | None = None, color=(255, 40, 40),
                  opacity: float = 0.45, title: str = '', history: int = 100):
@@ -393,16 +438,3 @@ def setup_colab() -> bool:
     from google.colab import output
     output.enable_custom_widget_manager()
     return True
-
-# %% ../nbs/40_paint.ipynb #5d49e899
-NO_WIDGETS = ("{name}: an interactive widget. If you see this text instead of it, widgets are not running here: "
-              "on Colab call regen_nb.paint.setup_colab() first; in JupyterLab/Notebook 7 install ipywidgets and "
-              "ipycanvas in the kernel's environment and reload the page. Without widgets, make masks with "
-              "ellipse_mask (regen_nb.patterns), auto_mask (regen_nb.parts) or StrokeModel, and look at them "
-              "with mask_overlay.")
-
-@patch
-def _repr_mimebundle_(self: MaskPainter, **kwargs):
-    bundle = widgets.VBox._repr_mimebundle_(self, **kwargs)
-    if bundle: bundle['text/plain'] = NO_WIDGETS.format(name=type(self).__name__)
-    return bundle

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
 
 from .core import check_choice, check_int, image_grid, to_pil
-from .paint import MaskPainter, NO_WIDGETS, mask_overlay
+from .paint import MaskPainter, NO_WIDGETS, TextFallback, mask_overlay, uploaded_files
 from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
 from .parts import auto_mask
 from .stylegan import Generator, load_generator, save_generator
@@ -88,7 +88,7 @@ def change_report(before: torch.Tensor, after: torch.Tensor, masks, n_targets: i
     return out
 
 # %% ../nbs/41_studio.ipynb #b1f6f3ab
-class RewriteStudio(widgets.VBox):
+class RewriteStudio(TextFallback, widgets.VBox):
     "A widget to paint a `Rule` (targets, their masks, a source and its mask), run `rewrite` and compare before/after."
     def __init__(self, G=None, projector=None, first_seed: int = 0, n_samples: int = 12, source: str = 'sunglasses',
                  method: str = 'nonlinear', layers=None, p: float | None = None, q: float | None = None, steps: int | None = None,
@@ -224,7 +224,7 @@ def _build_source(self: RewriteStudio):
     self.source_choice = widgets.Dropdown(options=list(PATTERN_NAMES), description='source')
     self.source_choice.observe(lambda ch: self._guard(self._on_choice)(ch['new']), 'value')
     self.upload = widgets.FileUpload(accept='image/*', multiple=False, description='upload')
-    self.upload.observe(lambda ch: self._guard(self._on_upload)(ch['new']), 'value')
+    self.upload.observe(self._upload_changed, 'value')
     buttons = []
     for label, fn in [('its own mask', lambda: self._source_mask), ('whole image', lambda: np.ones((self.size,) * 2, bool)),
                       ('ellipse', lambda: ellipse_mask(self.size, (self.size / 4, self.size / 4, 3 * self.size / 4, 3 * self.size / 4)))]:
@@ -258,7 +258,13 @@ def set_source(self: RewriteStudio, source, label: str | None = None):
     return img
 
 @patch
+def _upload_changed(self: RewriteStudio, change):
+    "The upload button's `value` observer: `change['new']` is the value in ipywidgets 7's or 8's format (`uploaded_files`)."
+    self._guard(self._on_upload)(uploaded_files(change['new']))
+
+@patch
 def _on_upload(self: RewriteStudio, files):
+    "Use the first of `files` (from `uploaded_files`) as the source, or say why it cannot be."
     if not files: return
     f = files[0]
     try:
@@ -283,8 +289,8 @@ def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
     self.q = widgets.Text(value=num(q), placeholder='default', description='q', layout=short, style=tight)
     self.steps = widgets.Text(value=num(steps), placeholder='default', description='steps', layout=short, style=tight)
     self.layers = widgets.Text(value=', '.join(layers or ()), placeholder='default', description='layers', style=tight,
-                               tooltip='memory layers, comma-separated, from: ' + ', '.join(decompose(self.G).all_layer_names),
-                               layout=widgets.Layout(width='220px'))
+                               layout=widgets.Layout(width='220px'))   # a Text has no tooltip in ipywidgets 7: the names go below
+    self.layer_names = widgets.HTML('<small>layers (comma-separated) from: ' + ', '.join(decompose(self.G).all_layer_names) + '</small>')
     self.rule_name = widgets.Text(value='rule', description='rule name', layout=widgets.Layout(width='220px'))
     self.rewrite_button = widgets.Button(description='Rewrite', button_style='primary', icon='magic')
     self.rewrite_button.on_click(lambda _: self._guard(self.run)())
@@ -292,6 +298,7 @@ def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
     self.loss_image = put_png(widgets.Image(format='png'), loss_plot([]))
     return widgets.VBox(layout=widgets.Layout(margin='0 24px 0 0'), children=[widgets.HTML('<h4>4 · Rewrite the generator</h4>'),
                          widgets.HBox([self.method, self.layers, self.p, self.q, self.steps], layout=widgets.Layout(flex_flow='row wrap')),
+                         self.layer_names,
                          widgets.HBox([self.rule_name, self.rewrite_button, self.progress]), self.message, self.loss_image])
 
 # %% ../nbs/41_studio.ipynb #e9b660dc
@@ -416,11 +423,10 @@ def save_generator(self: RewriteStudio, path=None) -> Path:
 
 # %% ../nbs/41_studio.ipynb #2addedd0
 @patch
-def _repr_mimebundle_(self: RewriteStudio, **kwargs):
-    bundle = widgets.VBox._repr_mimebundle_(self, **kwargs)
-    if bundle: bundle['text/plain'] = NO_WIDGETS.format(name='RewriteStudio') + (
+def fallback_text(self: RewriteStudio) -> str:
+    "The line shown instead of the studio where widgets do not run (see `TextFallback` in the paint notebook)."
+    return NO_WIDGETS.format(name='RewriteStudio') + (
         " The studio's steps are also plain calls: build a Rule and call rewrite(G, rule) (see the rewrite notebook).")
-    return bundle
 
 # %% ../nbs/41_studio.ipynb #de4ec23f
 def _shipped_projector(path):
@@ -434,7 +440,7 @@ def studio_models() -> dict:
             'translator': (load_translator, _shipped_projector(toy_translator_projector_path()))}
 
 # %% ../nbs/41_studio.ipynb #90154388
-class ModelStudio(widgets.VBox):
+class ModelStudio(TextFallback, widgets.VBox):
     "A `RewriteStudio` for the model chosen in a dropdown (`studio_models()`); each studio is built on first choice, then kept."
     say, _guard = RewriteStudio.say, RewriteStudio._guard
 
@@ -474,8 +480,7 @@ class ModelStudio(widgets.VBox):
         if isinstance(self._guard(self.choose)(name), Exception) and self.name is not None:
             self.choice.value = self.name                     # flip back to the studio still shown
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = widgets.VBox._repr_mimebundle_(self, **kwargs)
-        if bundle: bundle['text/plain'] = NO_WIDGETS.format(name='ModelStudio') + (
+    def fallback_text(self) -> str:
+        "The line shown instead of the widget where widgets do not run (see `TextFallback`)."
+        return NO_WIDGETS.format(name='ModelStudio') + (
             " Without widgets, load a model and its projector with studio_models()[name] and call rewrite (see the rewrite notebook).")
-        return bundle
