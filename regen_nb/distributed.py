@@ -376,7 +376,10 @@ def main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     jobs = {'gan': gan_main, 'projector': projector_main}
     if not argv or argv[0] not in jobs: raise SystemExit(f"usage: python -m regen_nb.distributed {{{'|'.join(jobs)}}} [options] (--help)")
-    try: return jobs[argv[0]](argv[1:])
+    try:
+        summary = jobs[argv[0]](argv[1:])
+        if dist.is_initialized(): dist.barrier()   # no process tears the group down while another still exports
+        return summary
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
 
