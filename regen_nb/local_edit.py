@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
 from pytorch_msssim import ssim as ms_ssim
 from PIL import Image
 from tqdm.auto import tqdm

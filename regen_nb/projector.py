@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from safetensors import safe_open
-from safetensors.torch import save_file, load_file
+from safetensors.torch import save_file
 from fastcore.basics import patch
 from torch import nn
 from tqdm.auto import tqdm

@@ -12,11 +12,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
-from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 
 from .core import checkpoint_named_by_latest, read_safetensors, write_safetensors, check_choice, check_int, write_checkpoint, get_device, image_grid, in_test, seed_everything, _in_notebook
-from .stylegan import Generator, Discriminator, save_generator
+from .stylegan import Generator, Discriminator, save_generator, toy_generator_path
 from .toyfaces import toy_face_batch
 
 # %% auto #0
@@ -460,7 +459,6 @@ TOY_GAN_GENERATOR = 'toy_gan_generator.safetensors'
 
 def toy_gan_generator_path() -> Path:
     "Where this chapter's GAN-trained toy generator lives inside the installed package (the default is chapter 07's)."
-    from regen_nb.stylegan import toy_generator_path
     return toy_generator_path().with_name(TOY_GAN_GENERATOR)
 
 # %% ../nbs/03_train_gan.ipynb #ff6f78e7

@@ -172,16 +172,21 @@ def _screenshot_rule(page, studio, steps: int):
     page.get_by_text(f'({steps} steps)').first.wait_for(timeout=600_000)
 
 
+def _open_page(p, console: list):
+    "Debian's chromium and one page tall enough that the whole studio is on screen (the mouse can only paint what it\n    can reach); browser errors and warnings go into `console`."
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
+    page = browser.new_page(viewport={'width': 1900, 'height': 3000})
+    page.on('console', lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None)
+    return browser, page
+
+
 def test_studio_in_browser(lab, tmp_path):
     from playwright.sync_api import sync_playwright
     url, token, runtime, app = lab
     console = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
+        browser, page = _open_page(p, console)
         try:
-            # tall enough that the whole studio is on screen: the mouse can only paint what it can reach
-            page = browser.new_page(viewport={'width': 1900, 'height': 3000})
-            page.on('console', lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None)
             page.goto(url + APPS[app][2].format(nb='studio.ipynb', token=token), timeout=120_000)
             cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
             cell.wait_for(timeout=120_000)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import CHROMIUM, MISSING, _free_port, _kernel_client, _run_in_kernel, _stroke, _wait_kernel_idle
+from test_browser import MISSING, _free_port, _open_page, _kernel_client, _run_in_kernel, _stroke, _wait_kernel_idle
 from colab_pins import ROOT, env_with, folder
 
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"browser test needs: {', '.join(MISSING)}")
@@ -101,10 +101,8 @@ def test_studio_in_classic_notebook_with_colab_pins(classic, tmp_path):
     url, token, runtime, picture = classic
     console = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'])
+        browser, page = _open_page(p, console)
         try:
-            page = browser.new_page(viewport={'width': 1900, 'height': 3000})
-            page.on('console', lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None)
             page.goto(f'{url}/notebooks/studio.ipynb?token={token}', timeout=120_000)
             page.wait_for_function('() => window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel', timeout=120_000)
             _wait_kernel_idle(url, token)
