@@ -12,9 +12,9 @@ import torch
 from .core import atomic_folder, atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
-__all__ = ['MODELS', 'BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite',
-           'model_rule', 'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args',
-           'build_parser', 'run', 'main']
+__all__ = ['BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'model_rule',
+           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_parser',
+           'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
 def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
@@ -85,25 +85,27 @@ def run_rewrite(args) -> dict:
     return dict(generator=str(out / 'generator.safetensors'), before_after=res['before_after'], metrics=res['metrics_json'])
 
 # %% ../nbs/90_cli.ipynb #c3d8e5f1
-MODELS = ('generator', 'inpaint', 'translate')
+from .decompose import REWRITABLE_MODELS
 
 def _slug(name: str) -> str: return name.replace(' → ', '_to_').replace(' ', '_').replace('(', '').replace(')', '')
 
 def model_rule(model: str, rule: str, holes: str | None = None, device=None):
-    "The shipped `model` ('inpaint' or 'translate'), the rule `rule` (a rule folder or an example name), its projector and rewrite settings."
+    "The shipped `model` ('inpainter' or 'translator'), the rule `rule` (a rule folder or an example name), its projector and rewrite settings."
     from regen_nb.decompose import decompose
     from regen_nb.projector import load_projector
     from regen_nb.rule import EXAMPLE_RULES, Rule, example_rule
-    if model == 'inpaint':
-        from regen_nb.inpaint import INPAINT_REWRITE, INPAINT_RULES, inpaint_rule, load_inpainter, toy_inpaint_projector_path
-        names, proj, settings = INPAINT_RULES, toy_inpaint_projector_path(), INPAINT_REWRITE
+    if model == 'inpainter':
+        from regen_nb.inpaint import INPAINT_REWRITE, INPAINT_RULES, inpaint_rule, load_inpainter
+        from regen_nb.core import shipped_path
+        names, proj, settings = INPAINT_RULES, shipped_path('inpainter_projector'), INPAINT_REWRITE
     else:
-        from regen_nb.translate import load_translator, toy_translator_projector_path
-        names, proj, settings = EXAMPLE_RULES, toy_translator_projector_path(), {}
+        from regen_nb.translate import load_translator
+        from regen_nb.core import shipped_path
+        names, proj, settings = EXAMPLE_RULES, shipped_path('translator_projector'), {}
     name = next((n for n in names if rule in (n, _slug(n))), None)
     if name is None and not Path(rule).is_dir():
         raise ValueError(f"rule {rule!r} is neither a rule folder nor an example rule of --model {model} ({[_slug(n) for n in names]})")
-    if model == 'inpaint':
+    if model == 'inpainter':
         net = load_inpainter(holes=holes or (INPAINT_RULES[name] if name else 'eyes'), device=device)
         rule = inpaint_rule(name, net) if name else Rule.load(rule)
     else:
@@ -112,7 +114,7 @@ def model_rule(model: str, rule: str, holes: str | None = None, device=None):
     return net, rule, load_projector(proj, net=decompose(net)), settings
 
 def run_rewrite_model(args) -> dict:
-    "`regen_nb rewrite --model inpaint|translate`: rewrite the shipped model with `args.rule`; write model, grid and metrics to the folder `args.output` atomically."
+    "`regen_nb rewrite --model inpainter|translator`: rewrite the shipped model with `args.rule`; write model, grid and metrics to the folder `args.output` atomically."
     from regen_nb.inpaint import save_small_net
     out = Path(args.output)
     net, rule, B, settings = model_rule(args.model, args.rule, args.holes, args.device)
@@ -225,8 +227,8 @@ def check_args(args) -> argparse.Namespace:
     overwrite = getattr(args, 'overwrite', False)
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
     if args.cmd == 'rewrite':
-        if args.holes is not None and args.model != 'inpaint':
-            raise ValueError(f"--holes is only used with --model inpaint (here --model {args.model}); leave it out")
+        if args.holes is not None and args.model != 'inpainter':
+            raise ValueError(f"--holes is only used with --model inpainter (here --model {args.model}); leave it out")
         _check_output_folder(Path(args.output), overwrite, '-o/--output')
     if args.cmd == 'sample': _check_output_image(Path(args.output), overwrite, '-o/--output')
     return args
@@ -250,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument('--q', type=float, default=None); w.add_argument('--lr', type=float, default=None)
     w.add_argument('--n-eval', type=int, default=200); w.add_argument('--overwrite', action='store_true')
     w.add_argument('--device', default=None)
-    w.add_argument('--model', default='generator', choices=MODELS,
+    w.add_argument('--model', default='generator', choices=REWRITABLE_MODELS,
                    help="the shipped model to rewrite: the toy generator, the inpainting network or the translator")
     w.add_argument('--holes', default=None, help="inpaint: the part whose holes the rule fills (default: the rule's)")
     s = sub.add_parser('sample', help='a grid of samples from a generator')

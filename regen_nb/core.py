@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #88252597
 from __future__ import annotations
 import ctypes, errno, hashlib, json, os, random, re, secrets, shutil, socket, tempfile, time, warnings
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -13,10 +14,11 @@ import torch
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['STALE_SECONDS', 'MARKER', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything', 'to_tensor',
-           'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder', 'write_checkpoint',
-           'checkpoint_named_by_latest', 'write_safetensors', 'read_safetensors', 'save_weights', 'read_weights',
-           'load_weights_into', 'image_grid', 'show']
+__all__ = ['STALE_SECONDS', 'MARKER', 'SHIPPED', 'check_choice', 'check_int', 'get_device', 'in_test', 'seed_everything',
+           'to_tensor', 'to_pil', 'open_image', 'load_image', 'recover_path', 'atomic_write', 'atomic_folder',
+           'write_checkpoint', 'checkpoint_named_by_latest', 'latest_checkpoint', 'write_safetensors',
+           'read_safetensors', 'save_weights', 'read_weights', 'load_weights_into', 'shipped_path', 'image_grid',
+           'in_notebook', 'show']
 
 # %% ../nbs/00_core.ipynb #159e642a
 def check_choice(name: str, value, allowed: Iterable):
@@ -374,6 +376,12 @@ def checkpoint_named_by_latest(out_dir: str | os.PathLike) -> Path | None:
                          "or was edited: write the name of one of its ckpt-* folders into it, or delete it to start afresh")
     return out_dir / name
 
+def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
+    "`folder` if it is a checkpoint, else the one of its own checkpoints that `folder/latest` names; `None` if it holds none."
+    folder = Path(folder)
+    if (folder / 'state.json').exists(): return folder
+    return checkpoint_named_by_latest(folder)
+
 # %% ../nbs/00_core.ipynb #c0e5a1f2
 def write_safetensors(tensors: dict, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     "Write `tensors` and the string-valued `metadata` to the safetensors file `path` with a plain `open`: normal permissions, no temporaries of its own."
@@ -424,6 +432,27 @@ def load_weights_into(model: torch.nn.Module, tensors: dict, path: str | os.Path
                          "the file is damaged, or was written for another network") from None
     return model
 
+# %% ../nbs/00_core.ipynb #ac850162
+SHIPPED = {
+    'generator': 'toy_generator.safetensors',                 # 07_distill: the taught toy generator (the default)
+    'gan_generator': 'toy_gan_generator.safetensors',         # 03_train_gan: the GAN-trained toy generator
+    'part_parser': 'part_parser.safetensors',                 # 05_parts
+    'projector': 'toy_projector.safetensors',                 # 20_projector
+    'encoder': 'toy_encoder.safetensors',                     # 51_encoder
+    'encoder_no_latent_d': 'toy_encoder_no_latent_d.safetensors',   # 51_encoder: the ablation without D_w
+    'local_editor': 'toy_local_editor.safetensors',           # 60_local_edit
+    'attributes_text': 'toy_local_edit_text.safetensors',     # 61_edit_style: attribute directions and text encoder
+    'latent_warp': 'toy_latent_warp.safetensors',             # 61_edit_style
+    'inpainter': 'toy_inpaint.safetensors',                   # 70_inpaint
+    'inpainter_projector': 'toy_inpaint_projector.safetensors',
+    'translator': 'toy_translator.safetensors',               # 71_translate
+    'translator_projector': 'toy_translator_projector.safetensors',
+}
+
+def shipped_path(name: str) -> Path:
+    "Where the package keeps its shipped weights `name` (a key of `SHIPPED`)."
+    return Path(str(resources.files('regen_nb') / 'assets' / SHIPPED[check_choice('name', name, list(SHIPPED))]))
+
 # %% ../nbs/00_core.ipynb #55bd7b56
 def _as_pil_list(images) -> list[Image.Image]:
     "Normalise a batch tensor or a list of PIL/array/tensor images to a list of RGB PIL images."
@@ -456,7 +485,7 @@ def image_grid(images, ncol: int | None = None, captions: Sequence[str] | None =
     return grid
 
 # %% ../nbs/00_core.ipynb #8b4539a2
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
     "True inside IPython/Jupyter (or nbdev's test runner), where `display` shows rich output."
     try:
         from IPython import get_ipython
@@ -472,7 +501,7 @@ def show(img, path: str | os.PathLike | None = None, scale: int = 1) -> Image.Im
     if path is not None:
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         img.save(path)
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import display
         display(img)
     elif path is None:

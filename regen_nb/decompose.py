@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_decompose.ipynb #cc7122c2
 from __future__ import annotations
-import copy, math
+import copy, hashlib, math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,9 +18,10 @@ from .stylegan import Generator
 from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES
 
 # %% auto #0
-__all__ = ['DEFAULT_MEMORY_RESOLUTION', 'Split', 'conv_layer_names', 'layer_table', 'memory_indices', 'styles_of', 'noise_maps',
-           'SplitState', 'forward_steps', 'run_steps', 'SplitGenerator', 'sample_z', 'default_memory', 'decompose',
-           'ModelState', 'SplitModel', 'layer_values', 'pca_colors', 'kmeans', 'feature_clusters', 'cluster_part_iou']
+__all__ = ['DEFAULT_MEMORY_RESOLUTION', 'REWRITABLE_MODELS', 'Split', 'conv_layer_names', 'layer_table', 'memory_indices',
+           'styles_of', 'noise_maps', 'SplitState', 'forward_steps', 'run_steps', 'SplitGenerator', 'sample_z',
+           'default_memory', 'decompose', 'ModelState', 'SplitModel', 'layer_values', 'pca_colors', 'kmeans',
+           'feature_clusters', 'cluster_part_iou', 'generator_hash']
 
 # %% ../nbs/10_decompose.ipynb #d6e200ba
 class Split(nn.Module):
@@ -538,3 +539,18 @@ def cluster_part_iou(labels: torch.Tensor, parts: torch.Tensor, names: Sequence[
         inter, union = (onehot & part).sum(0), (onehot | part).sum(0)
         result[name] = (inter / union.clamp_min(1)).max().item()
     return result
+
+# %% ../nbs/10_decompose.ipynb #210cc41c
+def generator_hash(G: Generator | SplitGenerator, length: int = 16) -> str:
+    "Short hex SHA-256 of `G`'s state dict (names, dtypes, shapes and values, in key order): which generator a projector fits."
+    G = G.model if isinstance(G, Split) else G
+    length = check_int('length', length, 4, 64)
+    h = hashlib.sha256()
+    for name, t in G.state_dict().items():
+        t = t.detach().cpu().contiguous()
+        h.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:length]
+
+# %% ../nbs/10_decompose.ipynb #9d2ef199
+REWRITABLE_MODELS = ('generator', 'inpainter', 'translator')

@@ -194,7 +194,7 @@ def distill_main(argv=None) -> dict:
         keys = ('batch', 'lr', 'lr_mlp', 'adv_start', 'adv_weight', 'edge_weight', 'ema_half_life', 'seed', 'channels')
         tr = DistillTrainer(DistillConfig(**{k: getattr(args, k) for k in keys}), device=args.device)
     print(tr, flush=True)
-    tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
+    tr.fit(args.steps, checkpoint_dir=args.out, checkpoint_every=args.ckpt_every, plot_every=args.sample_every,
            log_every=args.log_every, live=False, progress=False)
     summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)), 'seconds': round(tr.seconds, 1)}
     if args.export: summary['exported'] = str(export_generator(tr, args.export, overwrite=True))

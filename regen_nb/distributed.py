@@ -14,7 +14,9 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from fastcore.basics import patch_to
 from .core import check_int, get_device
 from .decompose import decompose, sample_z
-from .projector import ProjectorConfig, ProjectorTrainer, latest_checkpoint, save_projector, step_generator
+from .projector import ProjectorConfig, ProjectorTrainer, save_projector
+from .core import latest_checkpoint
+from .training import step_generator
 from .stylegan import load_generator
 from .toyfaces import toy_face_batch
 from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_beta, export_generator, face_seeds,
@@ -307,8 +309,9 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
         out.mkdir(parents=True, exist_ok=True); (out / 'shards.json').write_text(json.dumps({'shards': shards}))
     _announce(tr, ctx, str(find_checkpoint(args.resume or args.out)) if resuming else None)
     main = ctx.is_main
-    tr.fit(args.steps, out=out if main else None, ckpt_every=args.ckpt_every, sample_every=args.sample_every if main else 0,
-           log_every=args.log_every if main else 0, live=False, progress=main and not args.no_progress, keep=args.keep)
+    tr.fit(args.steps, checkpoint_dir=out if main else None, checkpoint_every=args.ckpt_every, keep=args.keep,
+           plot_every=args.sample_every if main else 0, log_every=args.log_every if main else 0, live=False,
+           progress=main and not args.no_progress)
     summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world, 'shards': shards,
                'effective_batch': tr.config.batch}
     if main:
@@ -360,7 +363,7 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
     _announce(tr, ctx, str(latest_checkpoint(out)) if args.resume and tr.step else None)
     main = ctx.is_main
     with amp(ctx.device, args.amp):
-        tr.fit(out if main else None, args.checkpoint_every, progress=main and not args.no_progress, plot_every=None, live=False)
+        tr.fit(checkpoint_dir=out if main else None, checkpoint_every=args.checkpoint_every, progress=main and not args.no_progress, plot_every=None, live=False)
     summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world, 'shards': shards,
                'effective_batch': tr.config.batch_size}
     if main:

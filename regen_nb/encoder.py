@@ -13,23 +13,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 from fastcore.basics import patch
 
-from .core import check_int, get_device, in_test, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, _in_notebook, image_grid
+from .core import shipped_path, check_int, get_device, in_test, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid
 from .decompose import SplitGenerator, decompose
-from .invert import LossView, invert, invert_multicode, latent_image, reconstruction_loss, Inversion, show_table
-from .projector import as_image_batch, frozen, generator_hash, latest_checkpoint, step_generator
+from .invert import invert, invert_multicode, latent_image, reconstruction_loss, Inversion
+from .display import show_table
+from .projector import as_image_batch, frozen
+from .decompose import generator_hash
+from .core import latest_checkpoint
+from .training import Trainer, step_generator
 from .stylegan import Discriminator, Generator, load_generator
 from .toyfaces import HELDOUT_SEED, toy_face_batch
 from .train_gan import preset_channels
 
 # %% auto #0
 __all__ = ['PROBE_SEEDS', 'ENCODER_FORMAT', 'INVERSION_METHODS', 'Encoder', 'w_statistics', 'LatentDiscriminator',
-           'EncoderConfig', 'EncoderTrainer', 'training_batch', 'shipped_encoder_path', 'save_encoder', 'load_encoder',
-           'train_encoder_parser', 'train_encoder_main', 'invert_encoder', 'domain_regularizer', 'invert_in_domain',
-           'invert_image', 'shipped_ablation_encoder_path', 'frechet_distance', 'w_distance', 'fit_direction',
-           'edit_locality', 'invert_parser', 'invert_main', 'bench_invert']
+           'EncoderConfig', 'EncoderTrainer', 'training_batch', 'save_encoder', 'load_encoder', 'train_encoder_parser',
+           'train_encoder_main', 'invert_encoder', 'domain_regularizer', 'invert_in_domain', 'invert_image',
+           'frechet_distance', 'w_distance', 'fit_direction', 'edit_locality', 'invert_parser', 'invert_main',
+           'bench_invert']
 
 # %% ../nbs/51_encoder.ipynb #88a7c4c6
 class Encoder(nn.Module):
@@ -95,8 +98,9 @@ class EncoderConfig:
         return cls(**d)
 
 # %% ../nbs/51_encoder.ipynb #4e3e1f79
-class EncoderTrainer:
+class EncoderTrainer(Trainer):
     "Trains an `Encoder` for `net`'s generator (frozen) with a code loss, pixels + SSIM, an image D and (optionally) D_w."
+    desc, loss_keys = 'training encoder', ('rec_gen', 'rec_real', 'code', 'latent_adv')
     def __init__(self, net: SplitGenerator, config: EncoderConfig | None = None, device=None):
         self.net, self.config = net, config or EncoderConfig()
         self.device = get_device(device) if device is not None else net.device
@@ -196,31 +200,14 @@ def load_checkpoint(cls: EncoderTrainer, net: SplitGenerator, folder, device=Non
 PROBE_SEEDS = range(HELDOUT_SEED + 900, HELDOUT_SEED + 904)
 
 @patch
-def fit(self: EncoderTrainer, steps: int | None = None, checkpoint_dir=None, checkpoint_every: int = 250,
-        progress: bool = True, log_every: int = 0) -> EncoderTrainer:
-    "Train up to `steps` (default: the config's) in all, checkpointing to `checkpoint_dir`; `log_every` > 0 prints a line."
-    target = check_int('steps', steps if steps is not None else self.config.steps, 1)
-    view = LossView() if progress and _in_notebook() else None
+@torch.no_grad()
+def picture(self: EncoderTrainer):
+    "Four held-out rendered faces (top) and the generator's picture of E's codes for them (bottom): what the live plot shows."
     probes = toy_face_batch(PROBE_SEEDS, self.net.G.size)[0].to(self.device)
-    bar = tqdm(total=target, initial=self.step, desc='training encoder', disable=not progress)
-    while self.step < target:
-        t0 = time.perf_counter(); logs = self.train_step(); self.seconds += time.perf_counter() - t0
-        bar.update(1); bar.set_postfix(rec=f"{logs['rec']:.3f}", code=f"{logs['code']:.3f}")
-        if log_every and self.step % log_every == 0:
-            print(f"step {self.step} " + ' '.join(f"{k} {v:.4f}" for k, v in logs.items() if k != 'step') + f" ({self.seconds:.0f}s)", flush=True)
-        if checkpoint_dir is not None and (self.step % checkpoint_every == 0 or self.step == target): self.save_checkpoint(checkpoint_dir)
-        if view is not None and (self.step % 50 == 0 or self.step == target):
-            with torch.no_grad(): strip = image_grid(torch.cat([probes, latent_image(self.net, self.E(probes), 'w+')]).cpu(), ncol=4, scale=2)
-            view.update([{k: v for k, v in h.items() if k in ('step', 'rec_gen', 'rec_real', 'code', 'latent_adv')} for h in self.history], strip, 'encoder')
-    bar.close()
-    return self
+    return image_grid(torch.cat([probes, latent_image(self.net, self.E(probes), 'w+')]).cpu(), ncol=4, scale=2)
 
 # %% ../nbs/51_encoder.ipynb #40f9666a
 ENCODER_FORMAT = 'regen_nb.encoder/1'
-
-def shipped_encoder_path() -> Path:
-    "Where the package keeps its trained toy encoder."
-    return Path(str(resources.files('regen_nb') / 'assets' / 'toy_encoder.safetensors'))
 
 @patch
 def encoder(self: EncoderTrainer) -> Encoder:
@@ -229,15 +216,15 @@ def encoder(self: EncoderTrainer) -> Encoder:
     E.metadata = dict(generator_hash=self.generator_hash, config=asdict(self.config), steps=self.step, seconds=round(self.seconds, 1))
     return E
 
-def save_encoder(E: Encoder, path, overwrite: bool = False, dtype: torch.dtype = torch.float32) -> Path:
-    "Write `E` (weights as `dtype`, architecture, `E.metadata`) to the safetensors file `path` atomically."
-    header = {'format': ENCODER_FORMAT, 'config': E.config, 'metadata': getattr(E, 'metadata', {})}
+def save_encoder(E: Encoder, path, metadata: dict | None = None, overwrite: bool = False, dtype: torch.dtype = torch.float32) -> Path:
+    "Write `E` (weights as `dtype`, architecture, `metadata`, default `E.metadata`) to the safetensors file `path` atomically."
+    header = {'format': ENCODER_FORMAT, 'config': E.config, 'metadata': getattr(E, 'metadata', {}) if metadata is None else metadata}
     return save_weights(E.state_dict(), path, header, overwrite, dtype)
 
 def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=None) -> Encoder:
     "An `Encoder` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another generator."
-    path = Path(path) if path is not None else shipped_encoder_path()
-    if not path.is_file(): raise FileNotFoundError(f"no encoder file at {path}" + (" (train one in notebook 51_encoder)" if path == shipped_encoder_path() else ""))
+    path = Path(path) if path is not None else shipped_path('encoder')
+    if not path.is_file(): raise FileNotFoundError(f"no encoder file at {path}" + (" (train one in notebook 51_encoder)" if path == shipped_path('encoder') else ""))
     header, tensors = read_weights(path, ENCODER_FORMAT, 'encoder')
     E = load_weights_into(Encoder(**header['config']), tensors, path); E.metadata = header.get('metadata', {})
     if G is not None and E.metadata.get('generator_hash') != generator_hash(G):
@@ -319,11 +306,6 @@ def invert_image(G: Generator | SplitGenerator, images, method: str = 'in-domain
     if method == 'in-domain': return invert_in_domain(G, images, E, steps, task=task, hole=hole, progress=progress, **kwargs)
     if method == 'mganprior': return invert_multicode(G, images, steps=steps, task=task, hole=hole, progress=progress, **kwargs)
     return invert(G, images, method, steps, task=task, hole=hole, progress=progress, **kwargs)
-
-# %% ../nbs/51_encoder.ipynb #6180d9ab
-def shipped_ablation_encoder_path() -> Path:
-    "The shipped encoder trained *without* the latent discriminator (for the ablation)."
-    return shipped_encoder_path().with_name('toy_encoder_no_latent_d.safetensors')
 
 # %% ../nbs/51_encoder.ipynb #1f26073a
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:

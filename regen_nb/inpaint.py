@@ -15,11 +15,12 @@ from PIL import Image, ImageDraw
 from fastcore.basics import patch_to
 from torch import nn
 
-from .core import atomic_write, check_choice, check_int, get_device, in_test, load_weights_into, read_weights, save_weights
+from .core import shipped_path, atomic_write, check_choice, check_int, get_device, in_test, load_weights_into, read_weights, save_weights
 from .decompose import Split, decompose
 from .metrics import psnr
 from .patterns import load_pattern
-from .projector import OOD_SEED, generator_hash
+from .projector import OOD_SEED
+from .decompose import generator_hash
 from .rule import EXAMPLE_SEEDS, Rule, example_rule, seed_faces
 from .parts import auto_mask
 from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, toy_face_batch
@@ -27,9 +28,8 @@ from .toyfaces import HELDOUT_SEED, PART_GROUPS, PART_NAMES, part_mask, toy_face
 # %% auto #0
 __all__ = ['HOLE_PARTS', 'INPAINT_PROJECTOR', 'INPAINT_RULES', 'INPAINT_REWRITE', 'stroke_mask', 'part_hole', 'training_holes',
            'GatedConv', 'ConvAct', 'InpaintNet', 'training_batch', 'inpaint_loss', 'train_checkpointed',
-           'train_inpaint', 'toy_inpaint_path', 'save_small_net', 'load_small_net', 'load_inpainter', 'hole_inputs',
-           'with_holes', 'inpaint_psnr', 'toy_inpaint_projector_path', 'clown_nose', 'clown_nose_rule', 'inpaint_rule',
-           'rewrite_inpainter', 'fill_change_psnr']
+           'train_inpaint', 'save_small_net', 'load_small_net', 'load_inpainter', 'hole_inputs', 'with_holes',
+           'inpaint_psnr', 'clown_nose', 'clown_nose_rule', 'inpaint_rule', 'rewrite_inpainter', 'fill_change_psnr']
 
 # %% ../nbs/70_inpaint.ipynb #7bba9a63
 def stroke_mask(size: int, generator: torch.Generator, n_strokes: tuple[int, int] = (1, 4), width: tuple[int, int] = (3, 8)) -> np.ndarray:
@@ -162,12 +162,7 @@ def train_inpaint(folder, steps: int = 3000, batch_size: int = 16, lr: float = 2
     return train_checkpointed(InpaintNet(ch), step_loss, folder, steps, lr, checkpoint_every, log, until)
 
 # %% ../nbs/70_inpaint.ipynb #73ecc8dc
-def toy_inpaint_path() -> Path:
-    "Where the shipped inpainting network lives inside the package."
-    from importlib import resources
-    return Path(str(resources.files('regen_nb') / 'assets' / 'toy_inpaint.safetensors'))
-
-def save_small_net(net: nn.Module, path, overwrite: bool = False, metadata: dict | None = None) -> Path:
+def save_small_net(net: nn.Module, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
     "Write `net`'s weights, class name, width `net.ch` and `metadata` to the safetensors file `path` atomically."
     return save_weights(net.state_dict(), path, {'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch, 'metadata': metadata or {}}, overwrite)
 
@@ -182,7 +177,7 @@ def load_small_net(cls: type, path) -> nn.Module:
 
 def load_inpainter(path=None, holes: str = 'eyes', device=None) -> InpaintNet:
     "The shipped inpainting network (or the one saved at `path`) whose samples have `holes` holes (see `with_holes`)."
-    return with_holes(load_small_net(InpaintNet, toy_inpaint_path() if path is None else path), holes).to(get_device(device))
+    return with_holes(load_small_net(InpaintNet, shipped_path('inpainter') if path is None else path), holes).to(get_device(device))
 
 # %% ../nbs/70_inpaint.ipynb #9b02ec6b
 @torch.no_grad()
@@ -215,10 +210,6 @@ def inpaint_psnr(net: InpaintNet, holes: str, n: int = 200, seed: int = HELDOUT_
     return float(torch.cat(vals).mean())
 
 # %% ../nbs/70_inpaint.ipynb #117e558b
-def toy_inpaint_projector_path() -> Path:
-    "Where the shipped projector of the inpainting network's memory lives."
-    return toy_inpaint_path().with_name('toy_inpaint_projector.safetensors')
-
 INPAINT_PROJECTOR = dict(steps=300, batch_size=8, base_channels=16, max_channels=32, disc_width=32, scale_samples=64)
 
 # %% ../nbs/70_inpaint.ipynb #b77b76a3
@@ -254,7 +245,7 @@ def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequenc
     from regen_nb.projector import load_projector
     holes = INPAINT_RULES[check_choice('name', name, INPAINT_RULES)]
     net = with_holes(net, holes)
-    B = load_projector(toy_inpaint_projector_path(), net=decompose(net)) if projector is None else projector
+    B = load_projector(shipped_path('inpainter_projector'), net=decompose(net)) if projector is None else projector
     return rewrite(net, inpaint_rule(name, net, seeds), B, **{**INPAINT_REWRITE, **config})
 
 # %% ../nbs/70_inpaint.ipynb #09d4bd0e

@@ -13,17 +13,17 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import check_choice, check_int, in_test, _in_notebook, image_grid
+from .core import check_choice, check_int, in_test, in_notebook, image_grid
+from .display import LiveView
 from .decompose import SplitGenerator, SplitState, decompose, noise_maps
 from .metrics import ssim
 from .projector import as_image_batch
 from .stylegan import Generator
-from .train_gan import figure_png
 
 # %% auto #0
 __all__ = ['TASKS', 'SPACES', 'DEFAULT_COMPOSING_LAYER', 'reconstruction_loss', 'observe', 'known_mask', 'task_loss',
-           'latent_image', 'initial_latent', 'loss_figure', 'LossView', 'markdown_table', 'show_table', 'Inversion',
-           'search', 'invert', 'MultiCode', 'invert_multicode', 'render_inversion', 'eval_hole', 'task_score']
+           'latent_image', 'initial_latent', 'Inversion', 'search', 'invert', 'MultiCode', 'invert_multicode',
+           'render_inversion', 'eval_hole', 'task_score']
 
 # %% ../nbs/50_invert.ipynb #75a0903c
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None,
@@ -89,51 +89,6 @@ def initial_latent(G: Generator, n: int, space: str = 'w+', seed: int = 0) -> to
     w = G.mean_latent(4096).detach()
     return w.repeat(n, 1) if space == 'w' else w[:, None].repeat(n, G.n_latent, 1)
 
-# %% ../nbs/50_invert.ipynb #91f4ce93
-def loss_figure(history: list[dict], strip=None, title: str = '', keys: tuple | None = None):
-    "Curves of the numbers in `history` (dicts with `step`) on a log scale, beside the image `strip` if given."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 3.5) if strip is not None else (5, 3.5), dpi=80)
-    spec = fig.add_gridspec(1, 2, width_ratios=(1, 1.3)) if strip is not None else fig.add_gridspec(1, 1)
-    ax = fig.add_subplot(spec[0])
-    keys = keys or sorted({k for h in history for k in h if k != 'step'})
-    for k in keys:
-        pts = [(h['step'], h[k]) for h in history if k in h and h[k] > 0]
-        if pts: ax.plot(*zip(*pts), label=k)
-    ax.set_xlabel('step'); ax.set_yscale('log'); ax.set_title(title or 'loss')
-    if history: ax.legend(loc='best', fontsize=8)
-    if strip is not None:
-        ax2 = fig.add_subplot(spec[1]); ax2.imshow(np.asarray(strip)); ax2.axis('off'); ax2.set_title('target / now')
-    fig.tight_layout()
-    return fig
-
-class LossView:
-    "A `loss_figure` redrawn in place in a notebook (nothing outside one)."
-    def __init__(self): self.handle = None
-    def update(self, history: list[dict], strip=None, title: str = ''):
-        if not _in_notebook(): return
-        from IPython.display import Image as IPImage, display
-        png = IPImage(data=figure_png(loss_figure(history, strip, title)))
-        if self.handle is None: self.handle = display(png, display_id=True)
-        else: self.handle.update(png)
-
-# %% ../nbs/50_invert.ipynb #0beb512b
-def markdown_table(rows: list[dict], cols: list[str] | None = None) -> str:
-    "`rows` (dicts with the same keys) as a markdown table; floats below 10 get 3 significant digits, larger ones one decimal; `None` shows as n/a."
-    if not rows: raise ValueError("rows is empty")
-    cols = cols or list(rows[0])
-    fmt = lambda v: 'n/a' if v is None else (f'{v:.3g}' if abs(v) < 10 else f'{v:.1f}') if isinstance(v, float) else str(v)
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
-
-def show_table(rows: list[dict], cols: list[str] | None = None) -> str:
-    "Display `markdown_table(rows, cols)` in a notebook (print it elsewhere); return the markdown."
-    md = markdown_table(rows, cols)
-    if _in_notebook():
-        from IPython.display import Markdown, display
-        display(Markdown(md))
-    else: print(md)
-    return md
-
 # %% ../nbs/50_invert.ipynb #7cd8b924
 @dataclass
 class Inversion:
@@ -157,7 +112,7 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
     steps, observed = check_int('steps', steps, 1), observe(x, task, factor)
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     opt = torch.optim.Adam(params, lr=lr)
-    view = LossView() if (live if live is not None else _in_notebook() and progress) else None
+    view = LiveView() if (live if live is not None else in_notebook() and progress) else None
     history = []
     with torch.enable_grad():
         for step in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
@@ -174,7 +129,8 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
                 _diverged(step, f"lr={lr} overflows the optimiser's arithmetic", lr)
             if not all(bool(torch.isfinite(p).all()) for p in params): _diverged(step, "the codes became NaN or infinite", lr)
             if view is not None and (step % 25 == 0 or step == steps - 1):
-                view.update(history, image_grid(torch.cat([x[:4], x_hat[:4].detach()]).cpu(), ncol=min(4, len(x)), scale=2), desc)
+                strip = image_grid(torch.cat([x[:4], x_hat[:4].detach()]).cpu(), ncol=min(4, len(x)), scale=2)
+                view.update(history, strip, desc, picture_title='target / now')
     return history
 
 # %% ../nbs/50_invert.ipynb #9f9a6e0c

@@ -19,13 +19,14 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
-from .core import atomic_write, read_safetensors, write_safetensors, check_choice, check_int, get_device, seed_everything, to_tensor
+from .core import (shipped_path, read_weights, save_weights, check_choice, check_int, get_device, seed_everything,
+                           to_tensor)
 from .toyfaces import HELDOUT_SEED, PART_NAMES, PART_GROUPS, toy_face, toy_face_batch
 
 # %% auto #0
-__all__ = ['PARSER_FORMAT', 'PartParser', 'render_part_pool', 'augment_faces', 'train_part_parser', 'shipped_part_parser_path',
-           'save_part_parser', 'part_parser_metadata', 'load_part_parser', 'parse_parts', 'part_iou', 'format_iou',
-           'part_ids', 'auto_mask', 'held_out_faces']
+__all__ = ['PARSER_FORMAT', 'PartParser', 'render_part_pool', 'augment_faces', 'train_part_parser', 'save_part_parser',
+           'part_parser_metadata', 'load_part_parser', 'parse_parts', 'part_iou', 'format_iou', 'part_ids', 'auto_mask',
+           'held_out_faces']
 
 # %% ../nbs/05_parts.ipynb #59e4790e
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -152,44 +153,32 @@ def train_part_parser(steps: int = 1200, batch_size: int = 16, lr: float = 3e-3,
     return parser
 
 # %% ../nbs/05_parts.ipynb #ddce1eaf
-PARSER_FORMAT = 'regen_nb.part_parser/1'
-
-# %% ../nbs/05_parts.ipynb #1a5403c6
-def shipped_part_parser_path() -> Path:
-    "Where the package keeps its trained part parser."
-    return Path(str(resources.files('regen_nb') / 'assets' / 'part_parser.safetensors'))
+PARSER_FORMAT = 'regen_nb.part_parser/2'
 
 # %% ../nbs/05_parts.ipynb #a76d4497
 def save_part_parser(parser: PartParser, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
     "Save `parser`'s weights and config, plus JSON-able `metadata`, to the safetensors file `path`."
-    header = {'format': PARSER_FORMAT, 'config': json.dumps(parser.config), 'part_names': json.dumps(list(PART_NAMES)),
-              'metadata': json.dumps(metadata or {})}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in parser.state_dict().items()}
-    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, header), overwrite)
+    header = {'format': PARSER_FORMAT, 'config': parser.config, 'part_names': list(PART_NAMES), 'metadata': metadata or {}}
+    return save_weights(parser.state_dict(), path, header, overwrite)
 
 # %% ../nbs/05_parts.ipynb #c2d2cbb0
 def part_parser_metadata(path=None) -> dict:
     "The header of a saved part parser (`None`: the shipped one): format, config, part names and metadata."
-    path = Path(path) if path is not None else shipped_part_parser_path()
+    path = Path(path) if path is not None else shipped_path('part_parser')
     if not path.exists():
-        raise FileNotFoundError(f"No part parser at {path}" + ("; train one with train_part_parser and save_part_parser" if path == shipped_part_parser_path() else ""))
-    try:
-        with safe_open(str(path), framework='pt') as f: header = f.metadata() or {}
-    except Exception as e:
-        raise ValueError(f"{path} is not a safetensors file: {e}") from None
-    if header.get('format') != PARSER_FORMAT:
-        raise ValueError(f"{path} is not a regen_nb part parser (format {header.get('format')!r}, expected {PARSER_FORMAT!r})")
-    return {k: json.loads(header[k]) for k in ('config', 'part_names', 'metadata')}
+        raise FileNotFoundError(f"No part parser at {path}" + ("; train one with train_part_parser and save_part_parser" if path == shipped_path('part_parser') else ""))
+    header = read_weights(path, PARSER_FORMAT, 'part parser')[0]
+    return {k: header[k] for k in ('config', 'part_names', 'metadata')}
 
 # %% ../nbs/05_parts.ipynb #deea3b86
 def load_part_parser(path=None, device=None) -> PartParser:
     "Load a saved part parser (`None`: the one shipped with the package) in eval mode on `device`."
-    path = Path(path) if path is not None else shipped_part_parser_path()
-    meta = part_parser_metadata(path)
+    path = Path(path) if path is not None else shipped_path('part_parser')
+    if not path.exists(): part_parser_metadata(path)                     # the error that says how to make one
+    meta, state = read_weights(path, PARSER_FORMAT, 'part parser')       # refuses another format, NaN or infinite weights
     if meta['part_names'] != list(PART_NAMES):
         raise ValueError(f"{path} was trained on parts {meta['part_names']}, but this version uses {list(PART_NAMES)}")
     parser = PartParser(**meta['config'])
-    state = read_safetensors(path, 'part parser')[1]                    # refuses NaN or infinite weights
     try: parser.load_state_dict(state)
     except RuntimeError as e: raise ValueError(f"{path} does not match its config {meta['config']}: {e}") from None
     parser.metadata = meta['metadata']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_projector.ipynb #5482c6b1
 from __future__ import annotations
-import hashlib, json, math, os, shutil, sys, tempfile, time, warnings
+import contextlib, json, math, os, shutil, sys, tempfile, time, warnings
 from dataclasses import dataclass, asdict, fields
 from importlib import resources
 from pathlib import Path
@@ -18,35 +18,22 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from fastcore.basics import patch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .core import checkpoint_named_by_latest, read_safetensors, write_safetensors, atomic_write, check_int, get_device, write_checkpoint, image_grid, in_test, load_image, to_tensor, _in_notebook
-from .decompose import Split, SplitGenerator, SplitState, decompose
+from .core import (shipped_path, latest_checkpoint, read_safetensors, read_weights, save_weights, write_safetensors, atomic_write, check_int, get_device,
+                           write_checkpoint, image_grid, in_test, load_image, to_tensor)
+from .decompose import Split, SplitGenerator, SplitState, decompose, generator_hash
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
 from .patterns import PATTERN_NAMES, load_pattern
 from .stylegan import Generator, fused_leaky_relu
-from .train_gan import d_logistic_loss, g_nonsaturating_loss, smooth, figure_png
+from .train_gan import d_logistic_loss, g_nonsaturating_loss
+from .training import Trainer, step_generator
 
 # %% auto #0
-__all__ = ['PROBE_SEED', 'LOSS_TERMS', 'PROJECTOR_FORMAT', 'TOY_PROJECTOR', 'OOD_SEED', 'EYE_CENTRES', 'ABLATION_ROWS',
-           'generator_hash', 'ResidualBlock', 'Projector', 'FeatureDiscriminator', 'step_generator', 'generated_batch',
-           'paste_augment', 'feature_keep_mask', 'feature_loss', 'semi_cycle_loss', 'ProjectorConfig',
-           'ProjectorTrainer', 'frozen', 'latest_checkpoint', 'probe_batch', 'projector_figure', 'ProjectorLiveView',
-           'train_projector', 'toy_projector_path', 'save_projector', 'check_projector', 'load_projector',
-           'as_image_batch', 'project', 'reconstruct', 'paste_pattern', 'ood_examples', 'feature_distance',
-           'evaluate_projector', 'bench_projector']
-
-# %% ../nbs/20_projector.ipynb #210cc41c
-def generator_hash(G: Generator | SplitGenerator, length: int = 16) -> str:
-    "Short hex SHA-256 of `G`'s state dict (names, dtypes, shapes and values, in key order): which generator a projector fits."
-    G = G.model if isinstance(G, Split) else G
-    length = check_int('length', length, 4, 64)
-    h = hashlib.sha256()
-    for name, t in G.state_dict().items():
-        t = t.detach().cpu().contiguous()
-        h.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:length]
+__all__ = ['PROBE_SEED', 'LOSS_TERMS', 'PROJECTOR_FORMAT', 'OOD_SEED', 'EYE_CENTRES', 'ABLATION_ROWS', 'ResidualBlock',
+           'Projector', 'FeatureDiscriminator', 'generated_batch', 'paste_augment', 'feature_keep_mask', 'feature_loss',
+           'semi_cycle_loss', 'ProjectorConfig', 'ProjectorTrainer', 'frozen', 'probe_batch', 'train_projector',
+           'save_projector', 'check_projector', 'load_projector', 'as_image_batch', 'project', 'reconstruct',
+           'paste_pattern', 'ood_examples', 'feature_distance', 'evaluate_projector', 'bench_projector']
 
 # %% ../nbs/20_projector.ipynb #d37be3c9
 class ResidualBlock(nn.Module):
@@ -101,11 +88,6 @@ class FeatureDiscriminator(nn.Module):
             nn.Conv2d(2 * width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(2 * width, 1, 3, padding=1))
     def forward(self, values: torch.Tensor) -> torch.Tensor: return self.net(values).flatten(1).mean(1)
-
-# %% ../nbs/20_projector.ipynb #6328a3b4
-def step_generator(seed: int, step: int) -> torch.Generator:
-    "The CPU random generator of training step `step` of a run with `seed` (step -1: calibration)."
-    return torch.Generator().manual_seed(check_int('seed', seed, 0) * 1_000_003 + step + 1)
 
 # %% ../nbs/20_projector.ipynb #42c7335e
 def generated_batch(net: SplitGenerator, n: int, generator: torch.Generator) -> SplitState:
@@ -224,8 +206,9 @@ class ProjectorConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 # %% ../nbs/20_projector.ipynb #84df35d3
-class ProjectorTrainer:
+class ProjectorTrainer(Trainer):
     "B, D_f, optimisers, step counter and history of one projector training run on `net`."
+    desc = 'train-projector'
     def __init__(self, net: SplitGenerator, config: ProjectorConfig | None = None, device=None):
         self.config = config or ProjectorConfig()
         self.device = get_device(device) if device is not None else net.device
@@ -321,13 +304,6 @@ def save_checkpoint(self: ProjectorTrainer, folder, keep: int = 2) -> Path:
         (tmp / 'state.json').write_text(json.dumps(state))
     return write_checkpoint(folder, self.step, write, keep)
 
-# %% ../nbs/20_projector.ipynb #889e597b
-def latest_checkpoint(folder) -> Path | None:
-    "`folder` if it is a checkpoint, else the one of its own checkpoints that `folder/latest` names; `None` if it holds none."
-    folder = Path(folder)
-    if (folder / 'state.json').exists(): return folder
-    return checkpoint_named_by_latest(folder)
-
 # %% ../nbs/20_projector.ipynb #03fabfd9
 @patch(cls_method=True)
 def load_checkpoint(cls: ProjectorTrainer, net: SplitGenerator, folder, device=None) -> ProjectorTrainer:
@@ -357,76 +333,26 @@ def probe_batch(net: SplitGenerator, n: int = 4) -> tuple[torch.Tensor, SplitSta
     edited, _ = paste_augment(st.image, torch.Generator().manual_seed(PROBE_SEED))
     return torch.cat([st.image, edited]), st[list(range(n)) * 2]
 
-# %% ../nbs/20_projector.ipynb #91e0923c
+# %% ../nbs/20_projector.ipynb #caf0b68d
 LOSS_TERMS = ('feature', 'semi_cycle', 'adversarial', 'discriminator')
+ProjectorTrainer.loss_keys = LOSS_TERMS
 
-def projector_figure(history: list[dict], strip: Image.Image | None = None, title: str = ''):
-    "A matplotlib figure: each loss term (smoothed) against the step, and the probe `strip` if given."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(13, 3.6) if strip is not None else (5, 3.6), dpi=80)
-    grid = fig.add_gridspec(1, 2, width_ratios=(1, 2.6)) if strip is not None else fig.add_gridspec(1, 1)
-    ax = fig.add_subplot(grid[0])
-    window = max(1, len(history) // 40)
-    for key in LOSS_TERMS:
-        pts = [(h['step'], h[key]) for h in history if key in h]
-        if pts:
-            steps, vals = zip(*pts)
-            ax.plot(steps, smooth(vals, window), label=key)
-    ax.set_xlabel('step'); ax.set_yscale('log'); ax.set_title(title or 'losses')
-    if history: ax.legend(loc='upper right', fontsize=8)
-    if strip is not None:
-        ax2 = fig.add_subplot(grid[1]); ax2.imshow(np.asarray(strip)); ax2.axis('off')
-        ax2.set_title('held-out probes (top) and G3(B(probe)) (bottom)', fontsize=9)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/20_projector.ipynb #5f96da32
-class ProjectorLiveView:
-    "The loss curves and probe strip, redrawn in place in a notebook (`display(..., display_id=True)` then `update`)."
-    def __init__(self, net: SplitGenerator, n_probes: int = 4):
-        self.net, self.handle = net, None
-        self.probes, self.probe_state = probe_batch(net, n_probes)
-
-    def strip(self, B: Projector) -> Image.Image:
-        "Probes above their reconstructions `G3(B(probe))`."
-        with torch.no_grad(): recon = self.net.render(B(self.probes), self.probe_state)
-        return image_grid(torch.cat([self.probes, recon]).cpu(), ncol=len(self.probes), scale=2)
-
-    def update(self, history: list[dict], B: Projector, title: str = '') -> bytes:
-        "Redraw; returns the PNG."
-        from IPython.display import Image as IPImage, display
-        png = figure_png(projector_figure(history, self.strip(B), title))
-        if self.handle is None: self.handle = display(IPImage(data=png), display_id=True)
-        else: self.handle.update(IPImage(data=png))
-        return png
-
-# %% ../nbs/20_projector.ipynb #d896a3b8
 @patch
-def fit(self: ProjectorTrainer, checkpoint_dir=None, checkpoint_every: int | None = 250, progress: bool = True,
-         plot_every: int | None = 100, live: bool | None = None) -> ProjectorTrainer:
-    "Train until `self.config.steps`, with progress bar, live view and checkpoints."
-    steps = self.config.steps
-    live = _in_notebook() if live is None else live
-    view = ProjectorLiveView(self.net) if live and plot_every else None
-    bar = tqdm(total=steps, initial=self.step, disable=not progress, desc='train-projector', file=sys.stderr)
-    start, saved = self.step, None
+def picture(self: ProjectorTrainer, n: int = 4) -> Image.Image:
+    "Held-out probes (top) above G3's rendering of B's projection of them (bottom)."
+    if getattr(self, '_probes', None) is None: self._probes = probe_batch(self.net, n)
+    probes, state = self._probes
+    with torch.no_grad(): recon = self.net.render(self.B(probes), state)
+    return image_grid(torch.cat([probes, recon]).cpu(), ncol=len(probes), scale=2)
+
+@patch
+@contextlib.contextmanager
+def fitting(self: ProjectorTrainer):
+    "While training: the generator frozen, B and D_f in training mode; in eval mode afterwards."
     with frozen(self.net.model):
         self.B.train(); self.D.train()
-        if view: view.update(self.history, self.B, f'step {self.step}')
-        while self.step < steps:
-            t0 = time.perf_counter()
-            logs = self.train_step()
-            self.seconds += time.perf_counter() - t0
-            bar.update(1)
-            bar.set_postfix({k[:4]: f'{logs[k]:.3f}' for k in LOSS_TERMS if k in logs}, refresh=False)
-            if view and self.step % plot_every == 0: view.update(self.history, self.B, f'step {self.step}')
-            if checkpoint_dir is not None and checkpoint_every and self.step % checkpoint_every == 0:
-                self.save_checkpoint(checkpoint_dir); saved = self.step
-        if view and self.step % plot_every: view.update(self.history, self.B, f'step {self.step}')
-    bar.close()
-    if checkpoint_dir is not None and self.step > start and saved != self.step: self.save_checkpoint(checkpoint_dir)
-    self.B.eval(); self.D.eval()
-    return self
+        try: yield
+        finally: self.B.eval(); self.D.eval()
 
 # %% ../nbs/20_projector.ipynb #c725c618
 @patch
@@ -465,25 +391,19 @@ def train_projector(net: SplitGenerator, steps: int = 2500, batch_size: int = 8,
         if diff: raise ValueError(f"resume: the run in {checkpoint_dir} used other settings (saved, given): {diff}")
         tr.config.steps = cfg.steps
     else: tr = ProjectorTrainer(net, cfg, device)
-    tr.fit(checkpoint_dir, checkpoint_every, progress, plot_every, live)
+    tr.fit(checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, progress=progress, plot_every=plot_every, live=live)
     return tr.projector()
 
 # %% ../nbs/20_projector.ipynb #2a4c9319
 PROJECTOR_FORMAT = 'regen_nb.projector'
-TOY_PROJECTOR = 'toy_projector.safetensors'
 
-def toy_projector_path() -> Path:
-    "Where the shipped projector of the toy generator lives inside the installed package (`regen_nb/assets/`)."
-    return Path(str(resources.files('regen_nb') / 'assets' / TOY_PROJECTOR))
+
 
 # %% ../nbs/20_projector.ipynb #8b65558f
-def save_projector(B: Projector, path, overwrite: bool = False) -> Path:
-    "Write `B` (weights, architecture, `B.metadata`) to the safetensors file `path` atomically; returns the path."
-    header = {'format': PROJECTOR_FORMAT, 'version': 1, 'config': B.config, 'metadata': B.metadata}
-    try: header = json.dumps(header)
-    except TypeError as e: raise ValueError(f"B.metadata must be JSON-serialisable: {e}") from None
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in B.state_dict().items()}
-    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, {'regen_nb': header}), overwrite)
+def save_projector(B: Projector, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
+    "Write `B` (weights, architecture, `metadata`, default `B.metadata`) to the safetensors file `path` atomically (`core.save_weights`)."
+    header = {'format': PROJECTOR_FORMAT, 'version': 1, 'config': B.config, 'metadata': B.metadata if metadata is None else metadata}
+    return save_weights(B.state_dict(), path, header, overwrite)
 
 # %% ../nbs/20_projector.ipynb #157dff02
 def check_projector(B: Projector, net: SplitGenerator):
@@ -504,18 +424,12 @@ def check_projector(B: Projector, net: SplitGenerator):
 def load_projector(path=None, net: SplitGenerator | None = None, device=None) -> Projector:
     "A `Projector` (eval mode) from `path` (`None`: the shipped toy projector); with `net`, refuse one trained for another."
     if path is None:
-        path = toy_projector_path()
+        path = shipped_path('projector')
         if not path.exists():
             raise FileNotFoundError(f"the shipped toy projector {path} is missing: it is created by notebook 20_projector "
                                     "(train_projector + save_projector); pass the path of a projector instead")
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no projector file at {path}")
-    meta, tensors = read_safetensors(path, 'projector file')              # refuses NaN or infinite weights
-    try: header = json.loads(meta.get('regen_nb', '{}'))
-    except ValueError as e: raise ValueError(f"{path} has a regen_nb header that is not JSON ({e}); save the projector again") from None
-    if not isinstance(header, dict): header = {'format': type(header).__name__}
-    if header.get('format') != PROJECTOR_FORMAT:
-        raise ValueError(f"{path} is not a regen_nb projector (format {header.get('format')!r}, expected {PROJECTOR_FORMAT!r})")
+    header, tensors = read_weights(path, PROJECTOR_FORMAT, 'projector')    # refuses another format, NaN or infinite weights
     if not isinstance(header.get('config'), dict):
         raise ValueError(f"{path} is a regen_nb projector without its config (header entries: {sorted(header)}); "
                          "the file is damaged or was edited: save the projector again with save_projector")
@@ -682,7 +596,7 @@ def bench_projector(steps: int = 10, device=None, batch_size: int = 8, threads: 
                    steps_per_s=steps / seconds, default_steps=ProjectorConfig().steps,
                    estimated_minutes=ProjectorConfig().steps * seconds / steps / 60)
     finally: torch.set_num_threads(old_threads)
-    if toy_projector_path().exists():
+    if shipped_path('projector').exists():
         t = load_projector().metadata['training']
         res['shipped'] = dict(steps=t['steps'], minutes=round(t['seconds'] / 60, 1), device=t['device'], threads=t['threads'])
     return res

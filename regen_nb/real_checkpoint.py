@@ -14,7 +14,8 @@ from .core import check_int, get_device, image_grid
 from .decompose import decompose, default_memory, layer_table, layer_values, pca_colors, sample_z
 from .metrics import lpips_distance, psnr
 from .patterns import ellipse_mask, load_pattern
-from .projector import OOD_SEED, ProjectorConfig, ProjectorTrainer, frozen, generator_hash
+from .projector import OOD_SEED, ProjectorConfig, ProjectorTrainer, frozen
+from .decompose import generator_hash
 from .rewrite import RewriteConfig, rewrite
 from .rule import Rule, box_mask
 from .stylegan import Generator, StyledConv, ToRGB, _read_torch, _split_checkpoint, infer_generator_config

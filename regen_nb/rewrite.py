@@ -12,21 +12,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import torch.nn.utils.parametrize as parametrize
+from fastcore.basics import patch
 from torch import nn
-from tqdm.auto import tqdm
 
-from .core import check_choice, check_int, in_test, _in_notebook
+from .core import check_choice, check_int, in_test, in_notebook
 from .decompose import Split, SplitGenerator, SplitState, decompose
-from .projector import Projector, generator_hash, load_projector
+from .projector import Projector, load_projector
+from .decompose import generator_hash
 from .rule import (MAX_TARGETS, Pasted, Rule, auto_targets, example_rule, load_example_rule, paste,
                            rule_parts, seed_faces)
 from .stylegan import Generator, load_generator
-from .train_gan import figure_png, smooth
+from .training import OnStep, Trainer
 
 # %% auto #0
 __all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'DIVERGED', 'GREW', 'RewriteConfig', 'rewrite_layers', 'Rewriting',
            'prepare_rewrite', 'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions',
-           'trainable_memory', 'rewrite_figure', 'check_divergence', 'check_result', 'fit', 'rewrite']
+           'trainable_memory', 'RewriteTrainer', 'check_divergence', 'check_result', 'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
 METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
@@ -214,17 +215,16 @@ def _bake(net2: SplitGenerator):
     net2.model.requires_grad_(False)
 
 # %% ../nbs/31_rewrite.ipynb #0367054c
-def rewrite_figure(history: list[dict], title: str = 'rewrite'):
-    "A matplotlib figure of the loss parts (`total`, `new`, `old`) against the step."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(5, 3.2), dpi=80); ax = fig.add_subplot(1, 1, 1)
-    for key in ('total', 'new', 'old'):
-        vals = [h[key] for h in history if key in h]
-        if vals: ax.plot(range(len(vals)), smooth(vals, max(1, len(vals) // 40)), label=key)
-    ax.set_yscale('log'); ax.set_xlabel('step'); ax.set_title(title)
-    if history: ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+class RewriteTrainer(Trainer):
+    "One rewrite's fit: Adam on the memory update of a copy of the split (`trainable_memory`), one batch of `task` per step."
+    loss_keys, leave_bar = ('total', 'new', 'old'), False
+    def __init__(self, task: Rewriting):
+        self.task, self.config = task, task.config
+        self.net2, self.params = trainable_memory(task)
+        self.opt = torch.optim.Adam(self.params, lr=self.config.lr)
+        self.gen = torch.Generator().manual_seed(self.config.seed)
+        self.step, self.seconds, self.history = 0, 0.0, []
+        self.desc = f'rewrite ({self.config.method}, {self.config.objective})'
 
 # %% ../nbs/31_rewrite.ipynb #ba30cf29
 DIVERGED = 10.0   # a loss this many times its smoothed start means the fit diverged
@@ -253,41 +253,39 @@ def check_result(task: Rewriting, net2: Split, n: int = 8):
     if bad: raise FloatingPointError(f"the rewrite diverged: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); nothing was changed")
 
 # %% ../nbs/31_rewrite.ipynb #7bddc9dc
+@patch
+def train_step(self: RewriteTrainer) -> dict:
+    "One batch: the memory's output, the loss, a divergence check, one Adam step."
+    task, c = self.task, self.config
+    idx = batch_indices(task, self.gen)
+    out = memory_output(task, self.net2, idx)
+    loss, logs = rewrite_loss(task, out, idx)
+    self.history.append(logs)
+    check_divergence(self.history, out, task, self.step)
+    self.opt.zero_grad(set_to_none=True); loss.backward()
+    try: self.opt.step()
+    except RuntimeError as e:                       # torch's Adam: "value cannot be converted to type float without overflow"
+        if 'overflow' not in str(e): raise
+        raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's arithmetic. "
+                                 "Lower lr (the default is 0.01); nothing was changed") from None
+    self.step += 1
+    return logs
+
+# %% ../nbs/31_rewrite.ipynb #d4e80a23
 def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None, callback: Callable | None = None) -> Generator:
-    "Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`)."
-    c = task.config
-    net2, params = trainable_memory(task)
-    opt = torch.optim.Adam(params, lr=c.lr)
-    interactive = _in_notebook() and not in_test()
+    "Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`). `callback(step, steps, logs)`."
+    c, t0 = task.config, time.perf_counter()
+    interactive = in_notebook() and not in_test()
     progress, live = (interactive if progress is None else progress), (interactive if live is None else live)
-    gen, history, handle, t0 = torch.Generator().manual_seed(c.seed), [], None, time.perf_counter()
-    bar = tqdm(range(c.steps), desc=f'rewrite ({c.method}, {c.objective})', disable=not progress, leave=False)
-    for step in bar:
-        idx = batch_indices(task, gen)
-        out = memory_output(task, net2, idx)
-        loss, logs = rewrite_loss(task, out, idx)
-        history.append(logs)
-        check_divergence(history, out, task, step)
-        opt.zero_grad(set_to_none=True); loss.backward()
-        try: opt.step()
-        except RuntimeError as e:                       # torch's Adam: "value cannot be converted to type float without overflow"
-            if 'overflow' not in str(e): raise
-            raise FloatingPointError(f"the rewrite diverged at step {step}: lr={c.lr} overflows the optimiser's arithmetic. "
-                                     "Lower lr (the default is 0.01); nothing was changed") from None
-        if progress: bar.set_postfix(new=f"{logs['new']:.3f}", old=f"{logs['old']:.4f}")
-        if callback is not None: callback(step + 1, c.steps, logs)
-        if live and (step % 25 == 0 or step == c.steps - 1):
-            from IPython.display import display, Image as IPImage
-            png = IPImage(data=figure_png(rewrite_figure(history, f'{task.rule.name}: {c.method}')))
-            if handle is None: handle = display(png, display_id=True)
-            else: handle.update(png)
-    _bake(net2)
-    G2 = net2.model.eval()
-    check_result(task, net2)                               # the last step is checked too: no ruined model comes out
+    tr = RewriteTrainer(task).fit(c.steps, progress=progress, live=live, plot_every=25,
+                                  cbs=[OnStep(callback)] if callback is not None else [])
+    _bake(tr.net2)
+    G2 = tr.net2.model.eval()
+    check_result(task, tr.net2)                            # the last step is checked too: no ruined model comes out
     G2.rewrite_info = dict(base_generator=task.base, layers=list(c.layers), parts=task.parts,
                            config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items()},
                            targets=dict(user=task.n_user, parser=len(task.target) - task.n_user),
-                           seconds=round(time.perf_counter() - t0, 2), final_losses=history[-1], rule=task.rule.to_dict())
+                           seconds=round(time.perf_counter() - t0, 2), final_losses=tr.history[-1], rule=task.rule.to_dict())
     return G2
 
 # %% ../nbs/31_rewrite.ipynb #624522a8

@@ -19,7 +19,8 @@ from .core import MARKER, atomic_folder, check_choice, check_int, load_image, re
 from .decompose import Split, SplitGenerator, SplitState, decompose, sample_z
 from .parts import auto_mask
 from .patterns import load_pattern
-from .projector import Projector, generator_hash, project
+from .projector import Projector, project
+from .decompose import generator_hash
 from .stylegan import Generator, load_generator
 
 # %% auto #0

@@ -15,29 +15,26 @@ from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
 
 from .core import check_choice, check_int, image_grid, to_pil
+from .display import figure_png, loss_figure, png_bytes
 from .paint import MaskPainter, NO_WIDGETS, TextFallback, mask_overlay, uploaded_files
 from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
 from .parts import auto_mask
 from .stylegan import Generator, load_generator, save_generator
-from .projector import generator_hash, load_projector
-from .decompose import decompose
+from .projector import load_projector
+from .decompose import REWRITABLE_MODELS, decompose, generator_hash
 from .rule import MAX_TARGETS, Rule, seed_faces
 from .rewrite import METHODS, rewrite
-from .inpaint import load_inpainter, save_small_net, toy_inpaint_projector_path
-from .translate import load_translator, toy_translator_projector_path
+from .inpaint import load_inpainter, save_small_net
+from .core import shipped_path
+from .translate import load_translator
+from .core import shipped_path
 
 # %% auto #0
-__all__ = ['PART_BUTTONS', 'png_bytes', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio',
+__all__ = ['PART_BUTTONS', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio',
            'studio_models', 'ModelStudio']
 
 # %% ../nbs/41_studio.ipynb #b41a4dc9
 PART_BUTTONS = ('eyes', 'mouth', 'nose')
-
-def png_bytes(img, scale: int = 1) -> bytes:
-    "`img` (PIL, array or `3×H×W` tensor in `[-1, 1]`) as PNG bytes, scaled up `scale` times (nearest neighbour)."
-    img = image_grid([img], scale=check_int('scale', scale, 1, 64), pad=0)
-    buf = io.BytesIO(); img.save(buf, format='png')
-    return buf.getvalue()
 
 # %% ../nbs/41_studio.ipynb #a832290a
 def put_png(widget: widgets.Image, png: bytes) -> widgets.Image:
@@ -47,20 +44,9 @@ def put_png(widget: widgets.Image, png: bytes) -> widgets.Image:
     return widget
 
 # %% ../nbs/41_studio.ipynb #797a4b4c
-def loss_plot(history: list[dict], total: int | None = None, size=(4.2, 2.4)) -> bytes:
-    "A PNG of the losses in `history` (one dict of floats per step), one line each, on a log scale if all are positive."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=size, dpi=80)
-    ax = fig.add_subplot()
-    names = list(history[0]) if history else []
-    for name in names:
-        ax.plot(range(1, len(history) + 1), [h.get(name, np.nan) for h in history], label=name)
-    if names and all(h[n] > 0 for h in history for n in names if n in h): ax.set_yscale('log')
-    ax.set_xlim(1, max(total or len(history), 2)); ax.set_xlabel('step')
-    if names: ax.legend(fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO(); fig.savefig(buf, format='png')
-    return buf.getvalue()
+def loss_plot(history: list[dict], total: int | None = None) -> bytes:
+    "A small PNG of the losses in `history` (the project's one `loss_figure`), for the studio's image widget."
+    return figure_png(loss_figure(history, total=total, title='rewrite', size=(4.2, 2.4)))
 
 # %% ../nbs/41_studio.ipynb #4b8f3b51
 def optional_number(name: str, text: str, kind=float):
@@ -436,8 +422,8 @@ def _shipped_projector(path):
 def studio_models() -> dict:
     "The models with shipped weights that the studio can rewrite: name → (model loader, projector loader)."
     return {'generator': (load_generator, _shipped_projector(None)),
-            'inpainter': (load_inpainter, _shipped_projector(toy_inpaint_projector_path())),
-            'translator': (load_translator, _shipped_projector(toy_translator_projector_path()))}
+            'inpainter': (load_inpainter, _shipped_projector(shipped_path('inpainter_projector'))),
+            'translator': (load_translator, _shipped_projector(shipped_path('translator_projector')))}
 
 # %% ../nbs/41_studio.ipynb #90154388
 class ModelStudio(TextFallback, widgets.VBox):

@@ -15,16 +15,15 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from .core import atomic_write, check_choice, check_int, get_device, recover_path, write_safetensors
+from .core import shipped_path, save_weights, atomic_write, check_choice, check_int, get_device, recover_path, write_safetensors
 from .toyfaces import FaceLatent
 
 # %% auto #0
-__all__ = ['LATENT_SAMPLERS', 'TOY_GENERATOR', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'make_kernel',
-           'Upsample', 'Blur', 'EqualLinear', 'EqualConv2d', 'ModulatedConv2d', 'NoiseInjection', 'ConstantInput',
-           'StyledConv', 'ToRGB', 'default_channels', 'GaussianLatent', 'latent_sampler_from_dict', 'Generator',
-           'set_fused', 'ConvLayer', 'ResBlock', 'Discriminator', 'infer_generator_config', 'check_state_dict',
-           'check_finite', 'toy_generator_path', 'load_generator', 'save_generator', 'generator_metadata',
-           'save_rosinality_checkpoint', 'bench_generator']
+__all__ = ['LATENT_SAMPLERS', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU', 'PixelNorm', 'make_kernel', 'Upsample', 'Blur',
+           'EqualLinear', 'EqualConv2d', 'ModulatedConv2d', 'NoiseInjection', 'ConstantInput', 'StyledConv', 'ToRGB',
+           'default_channels', 'GaussianLatent', 'latent_sampler_from_dict', 'Generator', 'set_fused', 'ConvLayer',
+           'ResBlock', 'Discriminator', 'infer_generator_config', 'check_state_dict', 'check_finite', 'load_generator',
+           'save_generator', 'generator_metadata', 'save_rosinality_checkpoint', 'bench_generator']
 
 # %% ../nbs/02_stylegan.ipynb #dc96ebcd
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
@@ -544,18 +543,11 @@ def _split_checkpoint(obj, what: str):
     raise ValueError(f"{what}: expected a rosinality checkpoint with a 'g_ema' entry or a bare generator state dict; "
                      f"found entries {list(obj)[:8]}")
 
-# %% ../nbs/02_stylegan.ipynb #53ea9a92
-TOY_GENERATOR = 'toy_generator.safetensors'
-
-def toy_generator_path() -> Path:
-    "Where the shipped toy-faces generator lives inside the installed package (`regen_nb/assets/`)."
-    return Path(str(resources.files('regen_nb') / 'assets' / TOY_GENERATOR))
-
 # %% ../nbs/02_stylegan.ipynb #28490792
 def _generator_source(source):
     "`source` as a path or a state dict, or a `TypeError` that says what `load_generator` accepts."
     if source is None:
-        source = toy_generator_path()
+        source = shipped_path('generator')
         if not source.exists():
             raise FileNotFoundError(f"the shipped toy generator {source} is missing: it is created by notebook 03_train_gan "
                                     "(train_gan + save_generator); pass the path of a checkpoint instead")
@@ -599,11 +591,9 @@ def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None 
     if rule is not None or 'rule' in info: metadata['rule'] = rule.to_dict() if rule is not None else info['rule']
     header = {'format': 'regen_nb.stylegan2.generator', 'version': 1, 'config': G.config, 'metadata': metadata,
               'latent': G.latent_sampler.to_dict()}
-    try: header = json.dumps(header)
-    except TypeError as e: raise ValueError(f"metadata must be JSON-serialisable: {e}") from None
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in G.state_dict().items()}
-    if G.latent_avg is not None: tensors['latent_avg'] = G.latent_avg.detach().cpu().float().reshape(1, -1).clone()
-    return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, {'regen_nb': header}), overwrite)
+    tensors = dict(G.state_dict())
+    if G.latent_avg is not None: tensors['latent_avg'] = G.latent_avg.detach().float().reshape(1, -1)
+    return save_weights(tensors, path, header, overwrite)
 
 # %% ../nbs/02_stylegan.ipynb #7daabd3f
 def generator_metadata(path: str | os.PathLike) -> dict:

@@ -12,18 +12,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
-from tqdm.auto import tqdm
 
-from .core import checkpoint_named_by_latest, read_safetensors, write_safetensors, check_choice, check_int, write_checkpoint, get_device, image_grid, in_test, seed_everything, _in_notebook
-from .stylegan import Generator, Discriminator, save_generator, toy_generator_path
+from .core import (checkpoint_named_by_latest, read_safetensors, write_safetensors, check_choice, check_int,
+                           write_checkpoint, get_device, image_grid, in_test, seed_everything)
+from .training import Trainer
+from .stylegan import Generator, Discriminator, save_generator
+from .core import shipped_path
 from .toyfaces import toy_face_batch
 
 # %% auto #0
-__all__ = ['CHANNEL_PRESETS', 'HELD_OUT_SEED', 'TOY_GAN_GENERATOR', 'FACE_PARTS', 'preset_channels', 'GANTrainConfig',
-           'build_models', 'face_seeds', 'real_batch', 'd_logistic_loss', 'g_nonsaturating_loss', 'd_r1_loss',
-           'g_path_regularize', 'mixing_noise', 'ema_beta', 'accumulate', 'requires_grad', 'rng_state', 'set_rng_state',
-           'GANTrainer', 'find_checkpoint', 'smooth', 'training_figure', 'figure_png', 'LiveView', 'export_generator',
-           'train_gan_parser', 'gan_config_from_args', 'train_gan_main', 'toy_gan_generator_path', 'part_areas']
+__all__ = ['CHANNEL_PRESETS', 'HELD_OUT_SEED', 'FACE_PARTS', 'preset_channels', 'GANTrainConfig', 'build_models', 'face_seeds',
+           'real_batch', 'd_logistic_loss', 'g_nonsaturating_loss', 'd_r1_loss', 'g_path_regularize', 'mixing_noise',
+           'ema_beta', 'accumulate', 'requires_grad', 'rng_state', 'set_rng_state', 'GANTrainer', 'find_checkpoint',
+           'export_generator', 'train_gan_parser', 'gan_config_from_args', 'train_gan_main', 'part_areas']
 
 # %% ../nbs/03_train_gan.ipynb #d1db9043
 CHANNEL_PRESETS = {'tiny': (32, 8), 'toy': (128, 16), 'wide': (256, 32), 'full': None}
@@ -169,8 +170,9 @@ def _reg_ratio(every: int, weight: float) -> float:
 def _adam(params, lr: float, ratio: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99 ** ratio))
 
-class GANTrainer:
+class GANTrainer(Trainer):
     "StyleGAN2 training state: `G`, `D`, `g_ema`, their optimisers, the step and the loss history."
+    desc = 'train-gan'
     config_class = GANTrainConfig     # what `load_checkpoint` rebuilds the config as (trainers built on this one change it)
     recipe = 'StyleGAN2 (rosinality train.py): logistic loss, lazy R1, EMA, style mixing; regen_nb.train_gan'
     def __init__(self, config: GANTrainConfig | None = None, device=None):
@@ -288,98 +290,14 @@ def samples(self: GANTrainer, n: int = 16, seed: int = 0, batch: int = 64) -> to
     z = self.g_ema.sample_z(n, seed)
     return torch.cat([self.g_ema([zb], randomize_noise=False)[0].float().cpu() for zb in z.split(batch)])
 
-# %% ../nbs/03_train_gan.ipynb #67d5376a
-def smooth(values, window: int) -> np.ndarray:
-    "Running mean of `values` over `window` points (shorter at the start)."
-    v = np.asarray(values, dtype=np.float64)
-    if len(v) == 0: return v
-    c = np.cumsum(np.insert(v, 0, 0.0))
-    idx = np.arange(1, len(v) + 1)
-    lo = np.maximum(0, idx - window)
-    return (c[idx] - c[lo]) / (idx - lo)
-
-# %% ../nbs/03_train_gan.ipynb #2b77a556
-def training_figure(history: list[dict], grid=None, title: str = ''):
-    "A matplotlib figure: smoothed losses against the step, and the sample `grid` (a PIL image) if given."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 4.5) if grid is not None else (6, 4), dpi=80)
-    spec = fig.add_gridspec(1, 2, width_ratios=(1.4, 1)) if grid is not None else fig.add_gridspec(1, 1)
-    ax = fig.add_subplot(spec[0])
-    window = max(1, len(history) // 50)
-    for key in dict.fromkeys(k for h in history for k in h if k != 'step'):
-        pts = [(h['step'], h[key]) for h in history if key in h]
-        if pts:
-            steps, vals = zip(*pts)
-            ax.plot(steps, smooth(vals, max(1, window // 8 if key in ('r1', 'path') else window)), label=key)
-    ax.set_xlabel('step'); ax.set_yscale('log'); ax.set_title(title or 'losses')
-    if history: ax.legend(loc='best')
-    if grid is not None:
-        ax2 = fig.add_subplot(spec[1]); ax2.imshow(np.asarray(grid)); ax2.axis('off'); ax2.set_title('g_ema samples')
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/03_train_gan.ipynb #fcfcb47a
-def figure_png(fig) -> bytes:
-    "The figure rendered as PNG bytes (no pyplot, no GUI backend)."
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    FigureCanvasAgg(fig); buf = io.BytesIO(); fig.savefig(buf, format='png'); return buf.getvalue()
-
-# %% ../nbs/03_train_gan.ipynb #5b5ac288
-class LiveView:
-    "A figure of losses and samples that redraws in place in notebooks; optionally saved to `path`."
-    def __init__(self, path=None, notebook: bool | None = None):
-        self.path, self.handle = (Path(path) if path else None), None
-        self.notebook = _in_notebook() if notebook is None else notebook
-
-    def update(self, history: list[dict], grid=None, title: str = '') -> bytes:
-        "Redraw with the current `history` and sample `grid`; return the PNG."
-        png = figure_png(training_figure(history, grid, title))
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True); self.path.write_bytes(png)
-        if self.notebook:
-            from IPython.display import Image as IPImage, display
-            if self.handle is None: self.handle = display(IPImage(data=png), display_id=True)
-            else: self.handle.update(IPImage(data=png))
-        return png
-
-# %% ../nbs/03_train_gan.ipynb #bba174e7
-def _log_line(tr: GANTrainer, last: list[dict], sec_per_step: float) -> str:
-    "One log line: step, mean losses of the last steps, speed."
-    keys = dict.fromkeys(k for h in last for k in h if k != 'step')
-    means = {k: np.mean([h[k] for h in last if k in h]) for k in keys}
-    return f"step {tr.step:>7d} " + ' '.join(f"{k} {v:.4f}" for k, v in means.items()) + f" | {sec_per_step:.3f} s/step"
-
-# %% ../nbs/03_train_gan.ipynb #8fe18bb8
+# %% ../nbs/03_train_gan.ipynb #bf85f9a1
 @patch
-def fit(self: GANTrainer, steps: int, out=None, ckpt_every: int | None = 500, sample_every: int = 250,
-        log_every: int = 100, live: bool | None = None, progress: bool = True, keep: int = 2) -> GANTrainer:
-    "Train until `self.step == steps`, with progress bar, logs, live view, sample grids and checkpoints."
-    steps = check_int('steps', steps, 0)
-    out = Path(out) if out is not None else None
-    view = LiveView(notebook=live)
-    def refresh():
-        grid = image_grid(self.samples(16, seed=self.config.seed), ncol=4, scale=2)
-        if out is not None:
-            (out / 'samples').mkdir(parents=True, exist_ok=True); grid.save(out / 'samples' / f'{self.step:07d}.png')
-        if view.notebook: view.update(self.history, grid, title=f'step {self.step}')
-    bar = tqdm(total=steps, initial=self.step, disable=not progress, desc='train-gan', file=sys.stderr)
-    t_log, n_log, saved_step, start = time.perf_counter(), 0, None, self.step
-    while self.step < steps:
-        t0 = time.perf_counter()
-        logs = self.train_step()
-        self.seconds += time.perf_counter() - t0
-        n_log += 1; bar.update(1)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items() if k != 'step'}, refresh=False)
-        if log_every and self.step % log_every == 0:
-            print(_log_line(self, self.history[-n_log:], (time.perf_counter() - t_log) / n_log), flush=True)
-            t_log, n_log = time.perf_counter(), 0
-        if sample_every and self.step % sample_every == 0: refresh()
-        if out is not None and ckpt_every and self.step % ckpt_every == 0:
-            self.save_checkpoint(out, keep); saved_step = self.step
-    bar.close()
-    if out is not None and self.step > start and saved_step != self.step: self.save_checkpoint(out, keep)
-    if not (sample_every and self.step % sample_every == 0 and self.step > start): refresh()
-    return self
+def picture(self: GANTrainer):
+    "A 4×4 grid of `samples` (at 2× zoom): what the live plot shows and `OUT/samples/` keeps."
+    return image_grid(self.samples(16, seed=self.config.seed), ncol=4, scale=2)
+
+@patch
+def pictures_dir(self: GANTrainer, checkpoint_dir): return Path(checkpoint_dir) / 'samples'
 
 # %% ../nbs/03_train_gan.ipynb #f72d1d34
 def export_generator(trainer: GANTrainer, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
@@ -446,20 +364,13 @@ def train_gan_main(argv=None) -> dict:
     else:
         tr = GANTrainer(gan_config_from_args(args), device=args.device)
     print(tr, flush=True)
-    tr.fit(args.steps, out=args.out, ckpt_every=args.ckpt_every, sample_every=args.sample_every,
-           log_every=args.log_every, live=False, progress=not args.no_progress, keep=args.keep)
+    tr.fit(args.steps, checkpoint_dir=args.out, checkpoint_every=args.ckpt_every, keep=args.keep, progress=not args.no_progress,
+           log_every=args.log_every, live=False, plot_every=args.sample_every)
     summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)),
                'seconds': round(tr.seconds, 1)}
     if args.export: summary['exported'] = str(export_generator(tr, args.export, overwrite=True))
     print(json.dumps(summary), flush=True)
     return summary
-
-# %% ../nbs/03_train_gan.ipynb #48a0c12e
-TOY_GAN_GENERATOR = 'toy_gan_generator.safetensors'
-
-def toy_gan_generator_path() -> Path:
-    "Where this chapter's GAN-trained toy generator lives inside the installed package (the default is chapter 07's)."
-    return toy_generator_path().with_name(TOY_GAN_GENERATOR)
 
 # %% ../nbs/03_train_gan.ipynb #ff6f78e7
 FACE_PARTS = ('left_eye', 'right_eye', 'left_brow', 'right_brow', 'nose', 'mouth')

@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import atomic_write, check_int, get_device
+from .core import shipped_path, atomic_write, check_int, get_device
 from .inpaint import ConvAct, train_checkpointed
 from .toyfaces import HELDOUT_SEED, PART_NAMES, toy_face_batch
 
 # %% auto #0
-__all__ = ['face_layout', 'layout_inputs', 'Translator', 'translate_batch', 'train_translator', 'toy_translator_path',
-           'toy_translator_projector_path', 'load_translator', 'rewrite_translator']
+__all__ = ['face_layout', 'layout_inputs', 'Translator', 'translate_batch', 'train_translator', 'load_translator',
+           'rewrite_translator']
 
 # %% ../nbs/71_translate.ipynb #7f87f1d7
 @torch.no_grad()
@@ -78,19 +78,10 @@ def train_translator(folder, steps: int = 600, batch_size: int = 16, lr: float =
     return train_checkpointed(Translator(ch), step_loss, folder, steps, lr, checkpoint_every, log, until)
 
 # %% ../nbs/71_translate.ipynb #6ff043e2
-def toy_translator_path() -> Path:
-    "Where the shipped translator lives inside the package."
-    from regen_nb.inpaint import toy_inpaint_path
-    return toy_inpaint_path().with_name('toy_translator.safetensors')
-
-def toy_translator_projector_path() -> Path:
-    "Where the shipped projector of the translator's memory lives."
-    return toy_translator_path().with_name('toy_translator_projector.safetensors')
-
 def load_translator(path=None, device=None) -> Translator:
     "The shipped translator (or the one saved at `path` by `save_small_net`), eval mode, no gradients."
     from regen_nb.inpaint import load_small_net
-    return load_small_net(Translator, toy_translator_path() if path is None else path).to(get_device(device))
+    return load_small_net(Translator, shipped_path('translator') if path is None else path).to(get_device(device))
 
 # %% ../nbs/71_translate.ipynb #2098e2f3
 def rewrite_translator(net: Translator, name: str = 'eyes → star', projector=None, seeds: Sequence[int] | None = None, **config) -> Translator:
@@ -100,5 +91,5 @@ def rewrite_translator(net: Translator, name: str = 'eyes → star', projector=N
     from regen_nb.rewrite import rewrite
     from regen_nb.rule import EXAMPLE_SEEDS, example_rule
     split = decompose(net)
-    B = load_projector(toy_translator_projector_path(), net=split) if projector is None else projector
+    B = load_projector(shipped_path('translator_projector'), net=split) if projector is None else projector
     return rewrite(net, example_rule(name, split, EXAMPLE_SEEDS if seeds is None else seeds), B, **config)

@@ -41,7 +41,7 @@ studio"""
 CHECK = """\
 import json
 from regen_nb.patterns import load_pattern
-from regen_nb.studio import png_bytes
+from regen_nb.display import png_bytes
 _src0 = load_pattern('sunglasses', studio.size)[1]
 print('RESULT ' + json.dumps(dict(
     targets=studio.targets,

@@ -32,7 +32,7 @@ def shipped_rule():
 
 # ---------------------------------------------------------------- 1. every command refuses an existing result folder
 
-@pytest.mark.parametrize('model', ['generator', 'inpaint', 'translate'])
+@pytest.mark.parametrize('model', ['generator', 'inpainter', 'translator'])
 def test_cli_rewrite_keeps_the_users_files(tmp_path, model):
     out = tmp_path / 'mine'; out.mkdir()
     (out / 'metrics.json').write_text('my measures'); (out / 'before_after.png').write_bytes(b'my picture')
@@ -209,19 +209,25 @@ def test_saved_weights_have_normal_permissions(tmp_path, umask):
 # ---------------------------------------------------------------- damaged or hostile weight files
 
 def _loaders():
-    from regen_nb.encoder import load_encoder, shipped_encoder_path
-    from regen_nb.inpaint import load_inpainter, toy_inpaint_path
-    from regen_nb.local_edit import (load_attributes_text, load_latent_warp, load_local_editor, shipped_local_editor_path,
-                                     shipped_text_path, shipped_warp_path)
-    from regen_nb.parts import load_part_parser, shipped_part_parser_path
-    from regen_nb.projector import load_projector, toy_projector_path
-    from regen_nb.stylegan import load_generator, toy_generator_path
-    from regen_nb.translate import load_translator, toy_translator_path
-    return {'generator': (load_generator, toy_generator_path()), 'projector': (load_projector, toy_projector_path()),
-            'encoder': (load_encoder, shipped_encoder_path()), 'inpainter': (load_inpainter, toy_inpaint_path()),
-            'translator': (load_translator, toy_translator_path()), 'local editor': (load_local_editor, shipped_local_editor_path()),
-            'attributes/text': (load_attributes_text, shipped_text_path()), 'latent warp': (load_latent_warp, shipped_warp_path()),
-            'part parser': (load_part_parser, shipped_part_parser_path())}
+    from regen_nb.encoder import load_encoder
+    from regen_nb.core import shipped_path
+    from regen_nb.inpaint import load_inpainter
+    from regen_nb.core import shipped_path
+    from regen_nb.local_edit import load_attributes_text, load_latent_warp, load_local_editor
+    from regen_nb.core import shipped_path
+    from regen_nb.parts import load_part_parser
+    from regen_nb.core import shipped_path
+    from regen_nb.projector import load_projector
+    from regen_nb.core import shipped_path
+    from regen_nb.stylegan import load_generator
+    from regen_nb.core import shipped_path
+    from regen_nb.translate import load_translator
+    from regen_nb.core import shipped_path
+    return {'generator': (load_generator, shipped_path('generator')), 'projector': (load_projector, shipped_path('projector')),
+            'encoder': (load_encoder, shipped_path('encoder')), 'inpainter': (load_inpainter, shipped_path('inpainter')),
+            'translator': (load_translator, shipped_path('translator')), 'local editor': (load_local_editor, shipped_path('local_editor')),
+            'attributes/text': (load_attributes_text, shipped_path('attributes_text')), 'latent warp': (load_latent_warp, shipped_path('latent_warp')),
+            'part parser': (load_part_parser, shipped_path('part_parser'))}
 
 LOADERS = ['generator', 'projector', 'encoder', 'inpainter', 'translator', 'local editor', 'attributes/text', 'latent warp', 'part parser']
 
@@ -422,17 +428,17 @@ def test_rewrite_with_absurd_lr_stops_and_changes_nothing():
     assert all(torch.equal(v, before[k]) for k, v in G.state_dict().items())
 
 
-@pytest.mark.parametrize('argv', [['--model', 'translate', '--lr', '1e30'], ['--lr', '5e37'], ['--lr', '1e20']])
+@pytest.mark.parametrize('argv', [['--model', 'translator', '--lr', '1e30'], ['--lr', '5e37'], ['--lr', '1e20']])
 def test_cli_rewrite_never_writes_a_ruined_model(tmp_path, argv):
-    rule = 'eyes_to_star' if 'translate' in argv else shipped_rule()
+    rule = 'eyes_to_star' if 'translator' in argv else shipped_rule()
     code, err = cli('rewrite', rule, '-o', str(tmp_path / 'out'), '--steps', '3', '--n-eval', '1', *argv)
     error_after_progress(code, err, 'regen_nb: error: the rewrite diverged')
     assert not (tmp_path / 'out').exists() and ours(tmp_path) == []
 
 
 def test_cli_holes_only_with_inpaint(tmp_path):
-    one_line_error(*cli('rewrite', 'eyes_to_star', '--model', 'translate', '--holes', 'nose', '-o', str(tmp_path / 'o')),
-                   '--holes is only used with --model inpaint')
+    one_line_error(*cli('rewrite', 'eyes_to_star', '--model', 'translator', '--holes', 'nose', '-o', str(tmp_path / 'o')),
+                   '--holes is only used with --model inpainter')
     assert not (tmp_path / 'o').exists()
 
 

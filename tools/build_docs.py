@@ -133,7 +133,7 @@ def reading_order(rels: list[Path]) -> list[Path]:
 
 
 def _label(rel: Path, title: str) -> str:
-    num = re.match(r'^(\d+)_', rel.name)
+    num = re.match(r'^(\d+[a-z]?)_', rel.name)
     return f'{num.group(1)} {title}' if num else title
 
 
