@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #e0c64091
 from __future__ import annotations
-import argparse, errno, json, math, os, sys, time, warnings
+import argparse, errno, json, math, sys, time, warnings
 from pathlib import Path
 
 import torch

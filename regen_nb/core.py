@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #88252597
 from __future__ import annotations
-import ctypes, errno, hashlib, json, os, random, re, secrets, shutil, socket, tempfile, time, warnings
+import ctypes, errno, hashlib, json, os, random, re, secrets, shutil, socket, time, warnings
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable, Sequence

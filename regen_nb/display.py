@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from .core import check_int, image_grid, in_notebook
 

@@ -4,9 +4,8 @@
 
 # %% ../nbs/07_distill.ipynb #83cfc577
 from __future__ import annotations
-import argparse, copy, json, math, sys
-from dataclasses import dataclass, asdict
-from pathlib import Path
+import argparse, copy, math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,7 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import check_choice, check_int, get_device, seed_everything, to_tensor
-from .stylegan import Discriminator, EqualLinear, Generator, save_generator
+from .stylegan import Discriminator, EqualLinear, Generator
 from .toyfaces import (BACKGROUND, HAIR, HAIR_STYLES, HELDOUT_SEED, LEFT_BROW, LEFT_EYE, MOUTH, NOSE, RIGHT_BROW,
                                RIGHT_EYE, FaceLatent, face_code_stats, random_face_params, render_face, toy_face_batch)
 from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, export_generator, d_logistic_loss, d_r1_loss, ema_beta, face_seeds,

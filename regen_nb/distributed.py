@@ -4,7 +4,7 @@
 
 # %% ../nbs/81_distributed.ipynb #7716a85e
 from __future__ import annotations
-import argparse, contextlib, hashlib, json, os, random, sys, time
+import argparse, contextlib, hashlib, json, os, random, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch

@@ -4,10 +4,9 @@
 
 # %% ../nbs/51_encoder.ipynb #cbcb15bf
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from importlib import resources
 
 import numpy as np
 import torch
@@ -15,10 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
 
-from .core import shipped_path, check_int, get_device, in_test, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid
+from .core import shipped_path, check_int, get_device, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint, image_grid
 from .decompose import SplitGenerator, decompose
 from .invert import invert, invert_multicode, latent_image, reconstruction_loss, Inversion
-from .display import show_table
 from .projector import as_image_batch, frozen
 from .decompose import generator_hash
 from .core import latest_checkpoint

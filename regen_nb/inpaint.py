@@ -4,7 +4,7 @@
 
 # %% ../nbs/70_inpaint.ipynb #666f2d08
 from __future__ import annotations
-import copy, json, math, os, time
+import copy, math, time
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from fastcore.basics import patch_to
 from torch import nn
 
-from .core import shipped_path, atomic_write, check_choice, check_int, get_device, in_test, load_weights_into, read_weights, save_weights
+from .core import shipped_path, atomic_write, check_choice, check_int, get_device, load_weights_into, read_weights, save_weights
 from .decompose import Split, decompose
 from .metrics import psnr
 from .patterns import load_pattern
@@ -226,7 +226,7 @@ def clown_nose_rule(net: Split, seeds: Sequence[int] = EXAMPLE_SEEDS, grow: floa
     "The rule 'nose → clown nose' for the split `net`: the clown nose over the nose the parser finds on the samples `seeds`."
     src, src_mask = clown_nose(net.size)
     masks = [m.numpy() for m in auto_mask(seed_faces(net, seeds), 'nose')]
-    return Rule(src, src_mask, list(seeds), masks, name='nose → clown nose', generator=generator_hash(net), grow=grow)
+    return Rule(src, src_mask, list(seeds), masks, name='nose → clown nose', generator_hash=generator_hash(net), grow=grow)
 
 INPAINT_RULES = {'eyes → star': 'eyes', 'nose → clown nose': 'nose'}   # rule: the holes its samples have
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import check_choice, check_int, in_test, in_notebook, image_grid
+from .core import check_choice, check_int, in_notebook, image_grid
 from .display import LiveView
 from .decompose import SplitGenerator, SplitState, decompose, noise_maps
 from .metrics import ssim

@@ -14,7 +14,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import check_int, image_grid
-from .decompose import decompose, sample_z
+from .decompose import decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim
 from .parts import auto_mask
 from .projector import OOD_SEED, Projector, load_projector

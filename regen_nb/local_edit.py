@@ -381,6 +381,7 @@ def train_local_edit_main(argv=None) -> dict:
 
 # %% ../nbs/60_local_edit.ipynb #b2b4f6b2
 #| eval: false
+#| eval: false
 if __name__ == '__main__': train_local_edit_main()
 
 # %% ../nbs/60_local_edit.ipynb #c6645a66

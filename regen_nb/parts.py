@@ -4,9 +4,8 @@
 
 # %% ../nbs/05_parts.ipynb #2603eff2
 from __future__ import annotations
-import json, time
+import time
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -15,8 +14,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
-from safetensors import safe_open
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from .core import (shipped_path, read_weights, save_weights, check_choice, check_int, get_device, seed_everything,

@@ -4,9 +4,8 @@
 
 # %% ../nbs/20_projector.ipynb #5482c6b1
 from __future__ import annotations
-import contextlib, json, math, os, shutil, sys, tempfile, time, warnings
+import contextlib, json, math, os, time, warnings
 from dataclasses import dataclass, asdict, fields
-from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
@@ -14,17 +13,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors import safe_open
-from safetensors.torch import save_file
 from fastcore.basics import patch
 from torch import nn
 
-from .core import (shipped_path, latest_checkpoint, read_safetensors, read_weights, save_weights, write_safetensors, atomic_write, check_int, get_device,
-                           write_checkpoint, image_grid, in_test, load_image, to_tensor)
-from .decompose import Split, SplitGenerator, SplitState, decompose, generator_hash
+from .core import (shipped_path, latest_checkpoint, read_safetensors, read_weights, save_weights, write_safetensors, check_int, get_device,
+                           write_checkpoint, image_grid, load_image, to_tensor)
+from .decompose import SplitGenerator, SplitState, decompose, generator_hash
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
 from .patterns import PATTERN_NAMES, load_pattern
-from .stylegan import Generator, fused_leaky_relu
+from .stylegan import fused_leaky_relu
 from .train_gan import d_logistic_loss, g_nonsaturating_loss
 from .training import Trainer, step_generator
 

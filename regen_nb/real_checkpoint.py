@@ -4,14 +4,14 @@
 
 # %% ../nbs/80_real_checkpoint.ipynb #fc303ace
 from __future__ import annotations
-import argparse, contextlib, math, os, sys, time, warnings
+import argparse, contextlib, math, sys, time, warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import check_int, get_device, image_grid
-from .decompose import decompose, default_memory, layer_table, layer_values, pca_colors, sample_z
+from .core import check_int, get_device
+from .decompose import decompose, default_memory, sample_z
 from .metrics import lpips_distance, psnr
 from .patterns import ellipse_mask, load_pattern
 from .projector import OOD_SEED, ProjectorConfig, ProjectorTrainer, frozen

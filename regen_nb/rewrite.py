@@ -5,7 +5,7 @@
 # %% ../nbs/31_rewrite.ipynb #9551e3a2
 from __future__ import annotations
 import math, time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -19,9 +19,9 @@ from .core import check_choice, check_int, in_test, in_notebook
 from .decompose import Split, SplitGenerator, SplitState, decompose
 from .projector import Projector, load_projector
 from .decompose import generator_hash
-from .rule import (MAX_TARGETS, Pasted, Rule, auto_targets, example_rule, load_example_rule, paste,
-                           rule_parts, seed_faces)
-from .stylegan import Generator, load_generator
+from .rule import (Pasted, Rule, auto_targets, paste,
+                           rule_parts)
+from .stylegan import Generator
 from .training import OnStep, Trainer
 
 # %% auto #0

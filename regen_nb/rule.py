@@ -74,7 +74,7 @@ class Rule:
     target_seeds: list
     target_masks: list
     name: str = 'rule'
-    generator: str | None = None      # `generator_hash` of the generator the seeds refer to, if known
+    generator_hash: str | None = None   # the hash of the generator the seeds refer to, if known (the file's `generator`)
     grow: float = 1.5                 # the pasted pattern's size relative to each target region (`place`)
 
     def __post_init__(self):
@@ -106,8 +106,8 @@ def _check_rule(self: Rule, size: int, generator: str | None = None) -> Rule:
     if self.source.size != (size, size):
         raise ValueError(f"the source image is {self.source.width}×{self.source.height}; resize it to {size}×{size} "
                          "(load_pattern(path, size) does)")
-    if generator is not None and self.generator is not None and self.generator != generator:
-        raise ValueError(f"this rule was made for generator {self.generator}, not {generator}: its seeds name other faces")
+    if generator is not None and self.generator_hash is not None and self.generator_hash != generator:
+        raise ValueError(f"this rule was made for generator {self.generator_hash}, not {generator}: its seeds name other faces")
     return self
 
 Rule.check = _check_rule
@@ -123,7 +123,7 @@ def _save_rule(self: Rule, folder, overwrite: bool = False) -> Path:
         self.source.save(tmp / 'source.png'); _mask_png(self.source_mask).save(tmp / 'source_mask.png')
         for i, m in enumerate(self.target_masks): _mask_png(m).save(tmp / f'target_mask_{i}.png')
         (tmp / 'rule.json').write_text(json.dumps(dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name,
-            generator=self.generator, target_seeds=self.target_seeds, grow=self.grow), indent=2))
+            generator=self.generator_hash, target_seeds=self.target_seeds, grow=self.grow), indent=2))
     return atomic_folder(folder, write, overwrite, is_ours=_is_rule_folder)
 
 def _is_rule_folder(folder: Path) -> bool:
@@ -170,7 +170,7 @@ def _unpng64(s: str) -> Image.Image: return Image.open(io.BytesIO(base64.b64deco
 
 def _rule_to_dict(self: Rule) -> dict:
     "The rule as a JSON-able dict (images as base64 PNG)."
-    return dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name, generator=self.generator,
+    return dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name, generator=self.generator_hash,
                 target_seeds=self.target_seeds, grow=self.grow, source=_png64(self.source), source_mask=_png64(_mask_png(self.source_mask)),
                 target_masks=[_png64(_mask_png(m)) for m in self.target_masks])
 
@@ -321,7 +321,7 @@ def example_rule(name: str, G: Generator | None = None, seeds: Sequence[int] = E
     src, src_mask = load_pattern(pattern, G.size)
     masks = [m.numpy() for m in auto_mask(seed_faces(G, seeds), part)]
     if how == 'box': masks = [box_mask(m) for m in masks]
-    return Rule(src, src_mask, list(seeds), masks, name=name, generator=generator_hash(G), grow=grow)
+    return Rule(src, src_mask, list(seeds), masks, name=name, generator_hash=generator_hash(G), grow=grow)
 
 # %% ../nbs/30_rule.ipynb #01f63ad7
 def shipped_rule_path(name: str = 'eyes_to_star') -> Path:

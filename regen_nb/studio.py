@@ -14,14 +14,14 @@ import ipywidgets as widgets
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
 
-from .core import check_choice, check_int, image_grid, to_pil
+from .core import check_choice, check_int, image_grid
 from .display import figure_png, loss_figure, png_bytes
-from .paint import MaskPainter, NO_WIDGETS, TextFallback, mask_overlay, uploaded_files
+from .paint import MaskPainter, NO_WIDGETS, TextFallback, uploaded_files
 from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
 from .parts import auto_mask
 from .stylegan import Generator, load_generator, save_generator
 from .projector import load_projector
-from .decompose import REWRITABLE_MODELS, decompose, generator_hash
+from .decompose import decompose, generator_hash
 from .rule import MAX_TARGETS, Rule, seed_faces
 from .rewrite import METHODS, rewrite
 from .inpaint import load_inpainter, save_small_net
@@ -76,16 +76,16 @@ def change_report(before: torch.Tensor, after: torch.Tensor, masks, n_targets: i
 # %% ../nbs/41_studio.ipynb #b1f6f3ab
 class RewriteStudio(TextFallback, widgets.VBox):
     "A widget to paint a `Rule` (targets, their masks, a source and its mask), run `rewrite` and compare before/after."
-    def __init__(self, G=None, projector=None, first_seed: int = 0, n_samples: int = 12, source: str = 'sunglasses',
+    def __init__(self, model=None, projector=None, first_seed: int = 0, n_samples: int = 12, source: str = 'sunglasses',
                  method: str = 'nonlinear', layers=None, p: float | None = None, q: float | None = None, steps: int | None = None,
                  zoom: int = 4, n_preview: int = 8, folder: str | Path = '.'):
-        self.G = G if G is not None else load_generator()
-        self.projector, self.size, self.zoom = projector, decompose(self.G).size, check_int('zoom', zoom, 1, 16)
-        self.generator = generator_hash(self.G)
+        self.model = model if model is not None else load_generator()
+        self.projector, self.size, self.zoom = projector, decompose(self.model).size, check_int('zoom', zoom, 1, 16)
+        self.generator_hash = generator_hash(self.model)
         self.n_preview = check_int('n_preview', n_preview, 0, 64)
         self.folder = Path(folder)
         self.targets, self.painters, self._faces, self._extra_sources = [], {}, {}, {}
-        self.G_new, self.history, self.results = None, [], {}
+        self.model_new, self.history, self.results = None, [], {}
         self.message = widgets.HTML()
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(flex_flow='row wrap', align_items='flex-start'))
         sections = [self._build_samples(first_seed, n_samples), row(self._build_targets(), self._build_source()),
@@ -132,7 +132,7 @@ def _build_samples(self: RewriteStudio, first_seed: int, n_samples: int):
 def faces(self: RewriteStudio, seeds) -> torch.Tensor:
     "The generator's faces for `seeds` (`N×3×H×W`), computed once and cached."
     missing = [s for s in seeds if s not in self._faces]
-    if missing: self._faces.update(zip(missing, seed_faces(self.G, missing).cpu()))
+    if missing: self._faces.update(zip(missing, seed_faces(self.model, missing).cpu()))
     return torch.stack([self._faces[s] for s in seeds])
 
 @patch
@@ -276,7 +276,7 @@ def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
     self.steps = widgets.Text(value=num(steps), placeholder='default', description='steps', layout=short, style=tight)
     self.layers = widgets.Text(value=', '.join(layers or ()), placeholder='default', description='layers', style=tight,
                                layout=widgets.Layout(width='220px'))   # a Text has no tooltip in ipywidgets 7: the names go below
-    self.layer_names = widgets.HTML('<small>layers (comma-separated) from: ' + ', '.join(decompose(self.G).all_layer_names) + '</small>')
+    self.layer_names = widgets.HTML('<small>layers (comma-separated) from: ' + ', '.join(decompose(self.model).all_layer_names) + '</small>')
     self.rule_name = widgets.Text(value='rule', description='rule name', layout=widgets.Layout(width='220px'))
     self.rewrite_button = widgets.Button(description='Rewrite', button_style='primary', icon='magic')
     self.rewrite_button.on_click(lambda _: self._guard(self.run)())
@@ -297,8 +297,8 @@ def rule(self: RewriteStudio) -> Rule:
     if not self.source_painter.mask.any(): raise ValueError("the source mask is empty: paint the part to copy (step 3)")
     rule = Rule(source=self.source_image, source_mask=self.source_painter.mask, target_seeds=list(self.targets),
                 target_masks=[self.painters[s].mask for s in self.targets],
-                name=self.rule_name.value.strip() or 'rule', generator=self.generator)
-    rule.check(self.size, self.generator)
+                name=self.rule_name.value.strip() or 'rule', generator_hash=self.generator_hash)
+    rule.check(self.size, self.generator_hash)
     return rule
 
 # %% ../nbs/41_studio.ipynb #bf334756
@@ -312,13 +312,13 @@ def run(self: RewriteStudio):
     self.rewrite_button.disabled = True
     self.say('rewriting ...')
     start = time.perf_counter()
-    try: G_new = rewrite(self.G, rule, projector=self.projector, callback=self._on_step, progress=False, live=False, **kwargs)
+    try: G_new = rewrite(self.model, rule, projector=self.projector, callback=self._on_step, progress=False, live=False, **kwargs)
     finally: self.rewrite_button.disabled = False
-    self.G_new, self.last_rule = G_new, rule
+    self.model_new, self.last_rule = G_new, rule
     self._show_results(rule)
     self.loss_image.value = loss_plot(self.history, len(self.history))
     self.progress.bar_style = 'success'
-    self.save_generator_button.disabled = False
+    self.save_model_button.disabled = False
     self.say(f'Rewritten in {time.perf_counter() - start:.1f} s ({len(self.history)} steps). '
              'Compare before and after below.', 'ok')
     return G_new
@@ -343,7 +343,7 @@ def _build_results(self: RewriteStudio):
 def _show_results(self: RewriteStudio, rule: Rule):
     others = [s for s in self.shown_seeds if s not in rule.target_seeds][: self.n_preview]
     seeds = rule.target_seeds + others
-    before, after = self.faces(seeds), seed_faces(self.G_new, seeds).cpu()
+    before, after = self.faces(seeds), seed_faces(self.model_new, seeds).cpu()
     caps = [f'target {s}' for s in rule.target_seeds] + [f'seed {s}' for s in others]
     n = len(rule.target_seeds)
     self.before_faces, self.after_faces = before, after
@@ -366,13 +366,13 @@ def _build_files(self: RewriteStudio):
                                        layout=widgets.Layout(width='360px'))
     self.overwrite = widgets.Checkbox(value=False, description='overwrite')
     save_rule, load_rule = widgets.Button(description='Save rule', icon='save'), widgets.Button(description='Load rule', icon='folder-open')
-    self.save_generator_button = widgets.Button(description='Save generator', icon='save', disabled=True)
+    self.save_model_button = widgets.Button(description='Save generator', icon='save', disabled=True)
     save_rule.on_click(lambda _: self._guard(self.save_rule)())
     load_rule.on_click(lambda _: self._guard(self.load_rule)())
-    self.save_generator_button.on_click(lambda _: self._guard(self.save_generator)())
+    self.save_model_button.on_click(lambda _: self._guard(self.save_model)())
     return widgets.VBox([widgets.HTML('<h4>6 · Keep it</h4>'),
                          widgets.HBox([self.rule_path, save_rule, load_rule]),
-                         widgets.HBox([self.generator_path, self.save_generator_button, self.overwrite])])
+                         widgets.HBox([self.generator_path, self.save_model_button, self.overwrite])])
 
 # %% ../nbs/41_studio.ipynb #a362952c
 @patch
@@ -386,7 +386,7 @@ def save_rule(self: RewriteStudio, folder=None) -> Path:
 def load_rule(self: RewriteStudio, folder=None) -> Rule:
     "Load a rule folder (default: the *rule folder* box) into the studio: source, source mask, targets and masks."
     rule = Rule.load(folder or self.rule_path.value)
-    rule.check(self.size, self.generator)
+    rule.check(self.size, self.generator_hash)
     self.set_source(rule.source, label=f'rule: {rule.name}')
     self.source_painter.load(rule.source_mask)
     self.targets = []
@@ -397,13 +397,13 @@ def load_rule(self: RewriteStudio, folder=None) -> Rule:
     return rule
 
 @patch
-def save_generator(self: RewriteStudio, path=None) -> Path:
+def save_model(self: RewriteStudio, path=None) -> Path:
     "Save the rewritten model (safetensors) to `path` (default: the *generator* box): a generator with `save_generator`, another model with `save_small_net`."
-    if self.G_new is None: raise ValueError("nothing to save yet: press Rewrite first")
+    if self.model_new is None: raise ValueError("nothing to save yet: press Rewrite first")
     meta = {'rewritten_by': 'regen_nb studio', 'rule': self.last_rule.name, 'target_seeds': self.last_rule.target_seeds,
             'method': self.method.value}
-    save = save_generator if isinstance(self.G_new, Generator) else save_small_net
-    path = save(self.G_new, path or self.generator_path.value, overwrite=self.overwrite.value, metadata=meta)
+    save = save_generator if isinstance(self.model_new, Generator) else save_small_net
+    path = save(self.model_new, path or self.generator_path.value, overwrite=self.overwrite.value, metadata=meta)
     self.say(f'{"generator" if save is save_generator else "model"} saved to {path}', 'ok')
     return path
 
@@ -458,7 +458,7 @@ class ModelStudio(TextFallback, widgets.VBox):
         self.name, self.studio = name, self.studios[name]
         self.holder.children = [self.studio]
         if self.choice.value != name: self.choice.value = name
-        self.say(f'rewriting the {name} ({type(self.studio.G).__name__})', 'ok')
+        self.say(f'rewriting the {name} ({type(self.studio.model).__name__})', 'ok')
         return self.studio
 
     def _on_model(self, name):

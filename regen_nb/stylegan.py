@@ -4,8 +4,7 @@
 
 # %% ../nbs/02_stylegan.ipynb #e7060b98
 from __future__ import annotations
-import argparse, json, math, os, random, tempfile, time, warnings
-from importlib import resources
+import argparse, json, math, os, random, time, warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -13,9 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from safetensors import safe_open
-from safetensors.torch import save_file
 
-from .core import shipped_path, save_weights, atomic_write, check_choice, check_int, get_device, recover_path, write_safetensors
+from .core import shipped_path, save_weights, atomic_write, check_choice, check_int, get_device, recover_path
 from .toyfaces import FaceLatent
 
 # %% auto #0

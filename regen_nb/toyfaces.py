@@ -5,7 +5,7 @@
 # %% ../nbs/01_toyfaces.ipynb #3814dcd9
 from __future__ import annotations
 import colorsys, math, random
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, fields
 from typing import NamedTuple, Sequence
 
 import numpy as np

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train_gan.ipynb #18807c1b
 from __future__ import annotations
-import argparse, contextlib, copy, io, json, math, os, random, shutil, sys, time, warnings
+import argparse, contextlib, copy, json, math, random
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
@@ -14,10 +14,9 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .core import (checkpoint_named_by_latest, read_safetensors, write_safetensors, check_choice, check_int,
-                           write_checkpoint, get_device, image_grid, in_test, seed_everything)
+                           write_checkpoint, get_device, image_grid, seed_everything)
 from .training import Trainer
 from .stylegan import Generator, Discriminator, save_generator
-from .core import shipped_path
 from .toyfaces import toy_face_batch
 
 # %% auto #0

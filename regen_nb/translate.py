@@ -4,16 +4,13 @@
 
 # %% ../nbs/71_translate.ipynb #17e86d72
 from __future__ import annotations
-import json, math, time
-from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import shipped_path, atomic_write, check_int, get_device
+from .core import shipped_path, check_int, get_device
 from .inpaint import ConvAct, train_checkpointed
 from .toyfaces import HELDOUT_SEED, PART_NAMES, toy_face_batch
 

@@ -51,9 +51,9 @@ print('RESULT ' + json.dumps(dict(
     source_box=[[int(i.min()), int(i.max())] for i in (studio.source_painter.mask & ~_src0).nonzero()],
     source_changed=int((studio.source_painter.mask != _src0).sum()),
     source_corner=bool(studio.source_painter.mask[5, 6:19].all()),
-    rewritten=studio.G_new is not None,
+    rewritten=studio.model_new is not None,
     steps=len(studio.history),
-    preview_change=float((studio.after_faces - studio.before_faces).abs().max()) if studio.G_new is not None else 0.0,
+    preview_change=float((studio.after_faces - studio.before_faces).abs().max()) if studio.model_new is not None else 0.0,
     view=studio.view.value,
     preview_is_after=bool(studio.results) and studio.preview.value == png_bytes(studio.results['after']),
     message=studio.message.value)))"""

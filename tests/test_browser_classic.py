@@ -38,8 +38,8 @@ print('RESULT ' + json.dumps(dict(
     upload_format=type(studio.upload.value).__name__,
     square=bool(m[16:48, 16:48].all()), outside=int(m.sum() - m[16:48, 16:48].sum()),
     source_pixel=list(studio.source_image.getpixel((30, 30))),
-    rewritten=studio.G_new is not None, steps=len(studio.history),
-    preview_change=float((studio.after_faces - studio.before_faces).abs().max()) if studio.G_new is not None else 0.0,
+    rewritten=studio.model_new is not None, steps=len(studio.history),
+    preview_change=float((studio.after_faces - studio.before_faces).abs().max()) if studio.model_new is not None else 0.0,
     message=studio.message.value)))"""
 
 
