@@ -29,13 +29,15 @@ def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
 
 # %% ../nbs/90_cli.ipynb #d5ebcc3c
 def save_results(out: Path, write, overwrite: bool = False) -> Path:
-    "Write a command's result folder `out` with `write(tmp_folder)` through `atomic_folder`: old complete or new complete, never mixed; an empty `out` is filled."
+    """Write a command's result folder `out` with `write(tmp_folder)` through `atomic_folder`: old complete or new
+    complete, never mixed; an empty `out` is filled."""
     empty = out.is_dir() and not out.is_symlink() and not any(out.iterdir())
     return atomic_folder(out, write, overwrite=overwrite or empty)
 
 def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None, progress: bool = False,
                        overwrite: bool = False, extra=None, **kwargs) -> dict:
-    "Rewrite `G` with `rule`; write `before_after.png`, `metrics.json` and what `extra(tmp, G2, metrics)` adds into the folder `out` atomically."
+    """Rewrite `G` with `rule`; write `before_after.png`, `metrics.json` and what `extra(tmp, G2, metrics)` adds into
+    the folder `out` atomically."""
     from regen_nb.rewrite import rewrite
     from regen_nb.judge import evaluate_rewrite, before_after
     t0 = time.perf_counter()
@@ -49,11 +51,13 @@ def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None,
         (tmp / 'metrics.json').write_text(json.dumps(metrics, indent=2))
         if extra is not None: extra(tmp, G2, metrics)
     save_results(out, write, overwrite)
-    return dict(G2=G2, metrics=metrics, before_after=str(out / 'before_after.png'), metrics_json=str(out / 'metrics.json'))
+    return dict(G2=G2, metrics=metrics, before_after=str(out / 'before_after.png'),
+                metrics_json=str(out / 'metrics.json'))
 
 # %% ../nbs/90_cli.ipynb #9d334e84
 def run_demo(args) -> dict:
-    "The rewriting demo: write `before_after.png`, `rule.png` and `metrics.json` into `args.out` (atomically); return what was written."
+    """The rewriting demo: write `before_after.png`, `rule.png` and `metrics.json` into `args.out` (atomically); return
+    what was written."""
     from regen_nb.stylegan import load_generator
     from regen_nb.rule import load_example_rule, seed_faces, _mask_png
     out = Path(args.out)
@@ -71,7 +75,8 @@ def run_demo(args) -> dict:
 
 # %% ../nbs/90_cli.ipynb #fcd749bb
 def run_rewrite(args) -> dict:
-    "Rewrite the generator `args.generator` with the rule in `args.rule`; write generator, grid and metrics to the folder `args.output` atomically."
+    """Rewrite the generator `args.generator` with the rule in `args.rule`; write generator, grid and metrics to the
+    folder `args.output` atomically."""
     from regen_nb.stylegan import load_generator, save_generator
     from regen_nb.rule import Rule
     out = Path(args.output)
@@ -80,9 +85,11 @@ def run_rewrite(args) -> dict:
     rule = Rule.load(args.rule)
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
     save = lambda tmp, G2, m: save_generator(G2, tmp / 'generator.safetensors', metadata={'metrics': m})
-    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True,
+    res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method,
+                             progress=True,
                              overwrite=args.overwrite, extra=save, **kw)
-    return dict(generator=str(out / 'generator.safetensors'), before_after=res['before_after'], metrics=res['metrics_json'])
+    return dict(generator=str(out / 'generator.safetensors'), before_after=res['before_after'],
+                metrics=res['metrics_json'])
 
 # %% ../nbs/90_cli.ipynb #c3d8e5f1
 from .decompose import REWRITABLE_MODELS
@@ -90,7 +97,8 @@ from .decompose import REWRITABLE_MODELS
 def _slug(name: str) -> str: return name.replace(' → ', '_to_').replace(' ', '_').replace('(', '').replace(')', '')
 
 def model_rule(model: str, rule: str, holes: str | None = None, device=None):
-    "The shipped `model` ('inpainter' or 'translator'), the rule `rule` (a rule folder or an example name), its projector and rewrite settings."
+    """The shipped `model` ('inpainter' or 'translator'), the rule `rule` (a rule folder or an example name), its
+    projector and rewrite settings."""
     from regen_nb.decompose import decompose
     from regen_nb.projector import load_projector
     from regen_nb.rule import EXAMPLE_RULES, Rule, example_rule
@@ -104,7 +112,8 @@ def model_rule(model: str, rule: str, holes: str | None = None, device=None):
         names, proj, settings = EXAMPLE_RULES, shipped_path('translator_projector'), {}
     name = next((n for n in names if rule in (n, _slug(n))), None)
     if name is None and not Path(rule).is_dir():
-        raise ValueError(f"rule {rule!r} is neither a rule folder nor an example rule of --model {model} ({[_slug(n) for n in names]})")
+        raise ValueError(f"rule {rule!r} is neither a rule folder nor an example rule of --model {model} "
+                         f"({[_slug(n) for n in names]})")
     if model == 'inpainter':
         net = load_inpainter(holes=holes or (INPAINT_RULES[name] if name else 'eyes'), device=device)
         rule = inpaint_rule(name, net) if name else Rule.load(rule)
@@ -114,13 +123,15 @@ def model_rule(model: str, rule: str, holes: str | None = None, device=None):
     return net, rule, load_projector(proj, net=decompose(net)), settings
 
 def run_rewrite_model(args) -> dict:
-    "`regen_nb rewrite --model inpainter|translator`: rewrite the shipped model with `args.rule`; write model, grid and metrics to the folder `args.output` atomically."
+    """`regen_nb rewrite --model inpainter|translator`: rewrite the shipped model with `args.rule`; write model, grid
+    and metrics to the folder `args.output` atomically."""
     from regen_nb.inpaint import save_small_net
     out = Path(args.output)
     net, rule, B, settings = model_rule(args.model, args.rule, args.holes, args.device)
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
     save = lambda tmp, G2, m: save_small_net(G2, tmp / 'model.safetensors', metadata={'metrics': m})
-    res = rewrite_and_report(net, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method, progress=True,
+    res = rewrite_and_report(net, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method,
+                             progress=True,
                              projector=B, overwrite=args.overwrite, extra=save, **{**settings, **kw})
     return dict(model=str(out / 'model.safetensors'), before_after=res['before_after'], metrics=res['metrics_json'])
 
@@ -136,7 +147,8 @@ def sample_grid(G, n: int = 64, seed: int = 0, truncation: float = 1.0, ncol: in
 
 # %% ../nbs/90_cli.ipynb #a3cd961c
 def run_sample(args) -> dict:
-    "Write a grid of samples of the generator `args.generator` to `args.output` (an existing file only with `--overwrite`)."
+    """Write a grid of samples of the generator `args.generator` to `args.output` (an existing file only with
+    `--overwrite`)."""
     from regen_nb.stylegan import load_generator
     from PIL import Image
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
@@ -184,7 +196,8 @@ class UsageError(ValueError):
     "A malformed command line (unknown option, a value of the wrong type, ...): exit code 2."
 
 class _Parser(argparse.ArgumentParser):
-    "An `ArgumentParser` that raises `UsageError` (one line, naming the subcommand) instead of printing its usage and exiting."
+    """An `ArgumentParser` that raises `UsageError` (one line, naming the subcommand) instead of printing its usage and
+    exiting."""
     def error(self, message):
         where = self.prog.removeprefix('regen_nb').strip()
         raise UsageError(f"{where + ': ' if where else ''}{message} (see {self.prog} --help)")
@@ -193,14 +206,17 @@ class _Parser(argparse.ArgumentParser):
 def _flag(name: str) -> str: return '-n' if name == 'n' else '--' + name.replace('_', '-')
 
 def _check_output_folder(out: Path, overwrite: bool, flag: str):
-    "Refuse before any work a result folder that `save_results` would refuse: a file, the current or home folder, one holding files (without `--overwrite`) or files regen_nb did not write."
+    """Refuse before any work a result folder that `save_results` would refuse: a file, the current or home folder, one
+    holding files (without `--overwrite`) or files regen_nb did not write."""
     from regen_nb.core import _check_replaceable, _protected
-    if (out.exists() or out.is_symlink()) and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; give a folder for the results")
+    if (out.exists() or out.is_symlink()) and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; "
+                                                                                         "give a folder for the results")
     why = _protected(out)
     if why: raise ValueError(f"{flag} {out} is {why}; give the path of a new folder for the results, e.g. 'results'")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
-            raise FileExistsError(f"{flag} {out} exists and holds files; pass --overwrite to replace the results regen_nb wrote there, "
+            raise FileExistsError(f"{flag} {out} exists and holds files; pass --overwrite to replace the results "
+                                  "regen_nb wrote there, "
                                   "or choose a new folder")
         _check_replaceable(out)
 
@@ -209,12 +225,14 @@ def _check_output_image(out: Path, overwrite: bool, flag: str):
     from PIL import Image
     if out.suffix.lower() not in Image.registered_extensions():
         raise ValueError(f"{flag} {out}: unknown image type {out.suffix!r}; use a name ending in .png or .jpg")
-    if out.is_dir(): raise IsADirectoryError(f"{flag} {out} is a folder; give a file name such as {out / 'samples.png'}")
+    if out.is_dir(): raise IsADirectoryError(f"{flag} {out} is a folder; give a file name such as "
+                                             f"{out / 'samples.png'}")
     if out.exists() and not overwrite: raise FileExistsError(f"{flag} {out} exists; pass --overwrite to replace it")
 
 # %% ../nbs/90_cli.ipynb #fdc80953
 def check_args(args) -> argparse.Namespace:
-    "Refuse bad arguments before any work starts: counts, seeds, non-finite numbers, a missing device, outputs that exist."
+    """Refuse bad arguments before any work starts: counts, seeds, non-finite numbers, a missing device, outputs that
+    exist."""
     for name, hi in (('n', 10_000), ('n_eval', None), ('steps', None)):
         if getattr(args, name, None) is not None: check_int(_flag(name), getattr(args, name), 1, hi)
     if getattr(args, 'seed', None) is not None: check_int('--seed', args.seed, 0, 2**32 - 1)
@@ -222,7 +240,8 @@ def check_args(args) -> argparse.Namespace:
         v = getattr(args, name, None)
         if v is not None and not math.isfinite(v): raise ValueError(f"{_flag(name)}={v} is not a finite number")
     if getattr(args, 'truncation', None) is not None and not 0 <= args.truncation <= 1:
-        raise ValueError(f"--truncation={args.truncation} is out of range; use a number in [0, 1] (1: no truncation, 0: the average face)")
+        raise ValueError(f"--truncation={args.truncation} is out of range; use a number in [0, 1] (1: no truncation, "
+                         "0: the average face)")
     if 'device' in args: get_device(args.device)
     overwrite = getattr(args, 'overwrite', False)
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
@@ -237,15 +256,19 @@ def check_args(args) -> argparse.Namespace:
 def build_parser() -> argparse.ArgumentParser:
     "The `regen_nb` argument parser, one subparser per job."
     p = _Parser(prog='regen_nb', description='Rewrite GAN generators with out-of-domain patterns.')
-    p.add_argument('--debug', action='store_true', help='show the Python traceback of an error (allowed anywhere on the line)')
+    p.add_argument('--debug', action='store_true',
+                   help='show the Python traceback of an error (allowed anywhere on the line)')
     sub = p.add_subparsers(dest='cmd', required=True)
     d = sub.add_parser('demo', help='the main demo: rewrite the toy generator (eyes -> star); pictures into --out')
-    d.add_argument('-o', '--out', default='regen_nb_demo'); d.add_argument('-n', type=int, default=8, help='faces in the grid')
-    d.add_argument('--n-eval', type=int, default=200, help='held-out faces to measure'); d.add_argument('--steps', type=int, default=None)
+    d.add_argument('-o', '--out', default='regen_nb_demo')
+    d.add_argument('-n', type=int, default=8, help='faces in the grid')
+    d.add_argument('--n-eval', type=int, default=200, help='held-out faces to measure')
+    d.add_argument('--steps', type=int, default=None)
     d.add_argument('--device', default=None)
     d.add_argument('--overwrite', action='store_true', help='write into --out even if it holds files')
     w = sub.add_parser('rewrite', help='apply a saved rule folder to a generator')
-    w.add_argument('rule', help='a rule folder (Rule.save)'); w.add_argument('-o', '--output', required=True, help='output folder')
+    w.add_argument('rule', help='a rule folder (Rule.save)')
+    w.add_argument('-o', '--output', required=True, help='output folder')
     w.add_argument('--generator', default='toy', help="'toy' or a checkpoint path")
     w.add_argument('--method', default='nonlinear', choices=('nonlinear', 'linear', 'rank1'))
     w.add_argument('--steps', type=int, default=None); w.add_argument('--p', type=float, default=None)
@@ -259,16 +282,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('generator', help="'toy' for the shipped generator, or a checkpoint path")
     s.add_argument('-n', type=int, default=64); s.add_argument('-o', '--output', default='samples.png')
     s.add_argument('--seed', type=int, default=0); s.add_argument('--truncation', type=float, default=1.0)
-    s.add_argument('--device', default=None); s.add_argument('--overwrite', action='store_true', help='replace an existing --output')
+    s.add_argument('--device', default=None)
+    s.add_argument('--overwrite', action='store_true', help='replace an existing --output')
     b = sub.add_parser('bench', help='benchmarks; print JSON')
     b.add_argument('what', choices=BENCHMARKS); b.add_argument('--device', default=None)
     b.add_argument('--steps', type=int, default=None, help='config-f: steps of each phase')
     b.add_argument('--amp', action='store_true', help='config-f: bfloat16 autocast')
     b.add_argument('--compile', action='store_true', help='config-f: torch.compile the styled convs')
     sub.add_parser('train-gan', help='train a StyleGAN2 on toy faces (see regen_nb train-gan --help)', add_help=False)
-    sub.add_parser('distill', help='teach a StyleGAN2 the toy faces from their parameters (see regen_nb distill --help)', add_help=False)
+    sub.add_parser('distill',
+                   help='teach a StyleGAN2 the toy faces from their parameters (see regen_nb distill --help)', add_help=False)
     sub.add_parser('invert', help='invert an image into the generator (see regen_nb invert --help)', add_help=False)
-    sub.add_parser('train-encoder', help='train the in-domain encoder (see regen_nb train-encoder --help)', add_help=False)
+    sub.add_parser('train-encoder', help='train the in-domain encoder (see regen_nb train-encoder --help)',
+                   add_help=False)
     return p
 
 # %% ../nbs/90_cli.ipynb #25b5b55d
@@ -293,14 +319,16 @@ def _one_line(e: BaseException) -> str:
     msg = ' '.join(str(e).split()) or type(e).__name__
     if getattr(e, 'errno', None) in (errno.ENOSPC, errno.EDQUOT) or 'No space left on device' in msg:
         return f"the disk is full ({msg}); free some space or write to another disk, then run the command again"
-    if isinstance(e, (ValueError, TypeError, OSError, FloatingPointError)): return msg   # FloatingPointError: a diverged fit
+    # FloatingPointError: a diverged fit
+    if isinstance(e, (ValueError, TypeError, OSError, FloatingPointError)): return msg
     return f"{type(e).__name__}: {msg} (this may be a bug in regen_nb: rerun with --debug for the traceback)"
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"regen_nb: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 def main(argv=None) -> None:
-    "Entry point of the `regen_nb` command: run the job and print its result as JSON; any error is one line on stderr and a non-zero exit."
+    """Entry point of the `regen_nb` command: run the job and print its result as JSON; any error is one line on stderr
+    and a non-zero exit."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     argv = [a for a in argv if a != '--debug']

@@ -29,7 +29,8 @@ def badge_markdown(nb_path: str) -> str:
 
 # %% ../nbs/99_colab.ipynb #c01a0009
 def setup_cell_source() -> str:
-    "The first code cell of every notebook: in Colab, install regen_nb with Colab's widget versions and run `setup_colab`."
+    """The first code cell of every notebook: in Colab, install regen_nb with Colab's widget versions and run
+    `setup_colab`."""
     pins = ', '.join(repr(p) for p in (PACKAGE,) + COLAB_PINS)
     return (f"#| hide\n{SETUP_MARK} (does nothing outside Colab; written by tools/colab_cells.py)\n"
             "import sys\n"
@@ -62,13 +63,15 @@ def widget_problems() -> list[str]:
 
 # %% ../nbs/99_colab.ipynb #c01a000d
 def setup_colab() -> bool:
-    "In Colab: enable the custom widget manager and say whether the widgets can render (True) or what to do instead. Elsewhere: True, nothing done."
+    """In Colab: enable the custom widget manager and say whether the widgets can render (True) or what to do instead.
+    Elsewhere: True, nothing done."""
     if not in_colab(): return True
     problems = widget_problems()
     try:
         from google.colab import output
         output.enable_custom_widget_manager()
-    except Exception as e: problems.append(f"Colab's custom widget manager could not be enabled ({type(e).__name__}: {e})")
+    except Exception as e: problems.append(f"Colab's custom widget manager could not be enabled ({type(e).__name__}: "
+                                           f"{e})")
     if problems:
         print('regen_nb: the painting widgets may not render here: ' + '; '.join(problems) + '.\n'
               'If you changed widget versions, use Runtime → Restart session and run this cell again. ' + NO_WIDGETS)

@@ -58,7 +58,8 @@ def _check_device(device, name: str) -> torch.device:
     return dev
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
-    "The device to use: `device` if given, else `$REGEN_NB_DEVICE`, else CUDA, MPS or CPU, in that order; a clear error for one this machine lacks."
+    """The device to use: `device` if given, else `$REGEN_NB_DEVICE`, else CUDA, MPS or CPU, in that order; a clear
+    error for one this machine lacks."""
     if device: return _check_device(device, 'device')
     if os.environ.get('REGEN_NB_DEVICE'): return _check_device(os.environ['REGEN_NB_DEVICE'], '$REGEN_NB_DEVICE')
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -82,7 +83,8 @@ def seed_everything(seed: int) -> torch.Generator:
 def to_tensor(img, size: int | tuple[int, int] | None = None) -> torch.Tensor:
     "A PIL image or `H×W×3` uint8 array as a float tensor `3×H×W` in `[-1, 1]`, optionally resized to `size`."
     if isinstance(img, np.ndarray): img = Image.fromarray(img)
-    if not isinstance(img, Image.Image): raise ValueError(f"img must be a PIL image or a numpy array, got {type(img).__name__}")
+    if not isinstance(img,
+                      Image.Image): raise ValueError(f"img must be a PIL image or a numpy array, got {type(img).__name__}")
     img = img.convert('RGB')
     if size is not None:
         size = (size, size) if isinstance(size, int) else tuple(size)
@@ -111,13 +113,17 @@ def _flatten_alpha(img: Image.Image, background) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #d9c6bb68
 def _grey_to_8bit(img: Image.Image) -> Image.Image:
-    "16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth (values up to 255: already 8-bit), never stretched."
+    """16-bit (or 32-bit integer, or float) greyscale as 8-bit `L`, scaled by the bit depth (values up to 255: already
+    8-bit), never stretched."""
     arr = np.asarray(img, dtype=np.float64)
-    if not np.isfinite(arr).all():   # only a float ('F') picture can hold them; drawing them black would hide a damaged input
-        raise ValueError(f"the {img.size[0]}×{img.size[1]} picture holds NaN or infinite pixel values ({int((~np.isfinite(arr)).sum())} of them); "
+    # only a float ('F') picture can hold them; drawing them black would hide a damaged input
+    if not np.isfinite(arr).all():
+        raise ValueError(f"the {img.size[0]}×{img.size[1]} picture holds NaN or infinite pixel values "
+                         f"({int((~np.isfinite(arr)).sum())} of them); "
                          "fix or drop those pixels first, or save it as an 8- or 16-bit PNG")
     if img.mode == 'F': arr = arr * 255 if arr.size and arr.max() <= 1 else arr   # floats: [0, 1], or already 0..255
-    elif arr.size and arr.max() > 255: arr = arr / 257   # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
+    # 'I;16*', and 'I' (how PIL opens 16-bit PNGs and TIFFs): 0..65535
+    elif arr.size and arr.max() > 255: arr = arr / 257
     # else: an 8-bit picture held as 'I' or 'I;16' (e.g. `img.convert('I')`): its values are already 0..255
     return Image.fromarray(arr.clip(0, 255).round().astype(np.uint8), 'L')
 
@@ -130,10 +136,12 @@ def _to_rgb(img: Image.Image, background) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #b387bbb4
 def open_image(path: str | os.PathLike) -> Image.Image:
-    "The image file `path` as a PIL image in its own mode (the first frame of an animation, with a warning); clear errors for anything else."
+    """The image file `path` as a PIL image in its own mode (the first frame of an animation, with a warning); clear
+    errors for anything else."""
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No image at {path}")
-    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not an image file; give the path of a PNG or JPEG file")
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder, not an image file; give the path of a PNG or JPEG "
+                                              "file")
     try:
         with Image.open(path) as im:
             frames = getattr(im, 'n_frames', 1)
@@ -142,7 +150,8 @@ def open_image(path: str | os.PathLike) -> Image.Image:
         raise ValueError(f"{path} is too large to open safely ({e}); resize it first") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
         raise ValueError(f"{path} is not an image file that PIL can read (try PNG or JPEG): {e}") from None
-    if frames > 1: warnings.warn(f"{path} has {frames} frames (an animation or a multi-page file); using the first frame")
+    if frames > 1: warnings.warn(f"{path} has {frames} frames (an animation or a multi-page file); using the first "
+                                 "frame")
     return img
 
 def load_image(src, size: int | tuple[int, int] | None = None, background=(255, 255, 255)) -> Image.Image:
@@ -179,7 +188,8 @@ def _pid_alive(pid: int) -> bool:
     except (OSError, IndexError): return True
 
 def _is_stale(m: re.Match, p: Path) -> bool:
-    "True if the temporary `p` (matched by `_TMP_RE`) belongs to no running save: its writer is dead, or it is old and from another machine."
+    """True if the temporary `p` (matched by `_TMP_RE`) belongs to no running save: its writer is dead, or it is old and
+    from another machine."""
     if m['host'] == _host_tag() and os.name == 'posix': return not _pid_alive(int(m['pid']))
     try: return time.time() - p.lstat().st_mtime > STALE_SECONDS
     except OSError: return False
@@ -193,7 +203,8 @@ def _remove(p: Path):
         except OSError: pass
 
 def recover_path(path: str | os.PathLike) -> Path:
-    "Undo what killed saves left beside `path`: put back an old copy an interrupted overwrite moved aside, delete other stale temporaries."
+    """Undo what killed saves left beside `path`: put back an old copy an interrupted overwrite moved aside, delete
+    other stale temporaries."""
     path = Path(path)
     folder = path.parent
     try: names = os.listdir(folder)
@@ -202,7 +213,8 @@ def recover_path(path: str | os.PathLike) -> Path:
     stale = [(p, m) for p, m in found if _is_stale(m, p)]
     for p, m in stale:
         if m['kind'] == 'old' and not os.path.lexists(folder / m['name']):
-            try: os.rename(p, folder / m['name'])          # an empty reservation folder may be replaced; a full one refuses
+            # an empty reservation folder may be replaced; a full one refuses
+            try: os.rename(p, folder / m['name'])
             except OSError: pass
     for p, m in stale:
         if os.path.lexists(p): _remove(p)
@@ -219,7 +231,8 @@ _RENAMEAT2 = _load_renameat2()
 _NOREPLACE, _EXCHANGE = 1, 2
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
-    "Linux `renameat2(src, dst, flags)`: True if done, False if this system or filesystem lacks it; `OSError` otherwise."
+    """Linux `renameat2(src, dst, flags)`: True if done, False if this system or filesystem lacks it; `OSError`
+    otherwise."""
     if _RENAMEAT2 is None: return False
     if _RENAMEAT2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0: return True
     err = ctypes.get_errno()
@@ -228,7 +241,8 @@ def _renameat2(src: Path, dst: Path, flags: int) -> bool:
 
 # %% ../nbs/00_core.ipynb #37029424
 def _publish_new(tmp: Path, path: Path):
-    "Rename `tmp` to `path` only if nothing is there; `FileExistsError` if something is (of two racing savers, one wins)."
+    """Rename `tmp` to `path` only if nothing is there; `FileExistsError` if something is (of two racing savers, one
+    wins)."""
     if _renameat2(tmp, path, _NOREPLACE): return
     if tmp.is_dir():
         os.mkdir(path)                         # claims the name (FileExistsError if taken) ...
@@ -252,9 +266,11 @@ def _exists_error(path: Path, also: str = '') -> FileExistsError:
     return FileExistsError(f"{path} exists{also}; pass overwrite=True to replace it, or choose another path")
 
 def atomic_write(path: str | os.PathLike, write, overwrite: bool = False) -> Path:
-    "Call `write(tmp_path)` and rename the result to `path` atomically; refuse to replace `path` (even one made meanwhile) unless `overwrite`."
+    """Call `write(tmp_path)` and rename the result to `path` atomically; refuse to replace `path` (even one made
+    meanwhile) unless `overwrite`."""
     path = Path(path)
-    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give the path of a file to write (e.g. {path / 'out.safetensors'})")
+    if path.is_dir(): raise IsADirectoryError(f"{path} is a folder; give the path of a file to write (e.g. "
+                                              f"{path / 'out.safetensors'})")
     if os.path.lexists(path) and not overwrite: raise _exists_error(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_path(path)
@@ -290,7 +306,8 @@ def _foreign_files(folder: Path) -> list[str]:
 
 # %% ../nbs/00_core.ipynb #f4449930
 def _protected(path: Path) -> str | None:
-    "Why the folder `path` may never be replaced (the current folder, home, a filesystem root or a parent of them), else `None`."
+    """Why the folder `path` may never be replaced (the current folder, home, a filesystem root or a parent of them),
+    else `None`."""
     r = Path(os.path.abspath(path)).resolve()
     if r.parent == r: return 'a filesystem root'
     for what, q in (('the current folder', Path.cwd), ('your home folder', Path.home)):
@@ -302,7 +319,8 @@ def _protected(path: Path) -> str | None:
 def _check_replaceable(path: Path, is_ours: Callable[[Path], bool] | None = None):
     "Raise unless the existing `path` is a folder regen_nb may replace: its own work, unchanged, or an empty folder."
     if path.is_symlink() or not path.is_dir():
-        raise FileExistsError(f"{path} exists and is {'a link' if path.is_symlink() else 'a file'}, not a folder regen_nb "
+        raise FileExistsError(f"{path} exists and is {'a link' if path.is_symlink() else 'a file'}, not a folder "
+                              "regen_nb "
                               "wrote; refusing to replace it: choose another path, or move it away yourself")
     if is_ours is not None and is_ours(path): return
     foreign = _foreign_files(path)
@@ -313,7 +331,8 @@ def _check_replaceable(path: Path, is_ours: Callable[[Path], bool] | None = None
 
 # %% ../nbs/00_core.ipynb #bd03db4f
 def _replace_folder(tmp: Path, path: Path):
-    "Put the folder `tmp` in place of the folder `path`: swap them in one step if the system can, else old aside, new in, old away."
+    """Put the folder `tmp` in place of the folder `path`: swap them in one step if the system can, else old aside, new
+    in, old away."""
     if _renameat2(tmp, path, _EXCHANGE): _remove(tmp); return      # `tmp` now holds the old folder
     aside = _tmp_path(path, 'old')
     os.rename(path, aside)                                         # killed here: `recover_path` puts `aside` back
@@ -323,10 +342,12 @@ def _replace_folder(tmp: Path, path: Path):
 
 # %% ../nbs/00_core.ipynb #310fe1f7
 def atomic_folder(path: str | os.PathLike, write, overwrite: bool = False, is_ours: Callable[[Path], bool] | None = None) -> Path:
-    "Call `write(tmp_folder)` and rename the folder to `path`; replace an existing `path` only if `overwrite` and it is regen_nb's own."
+    """Call `write(tmp_folder)` and rename the folder to `path`; replace an existing `path` only if `overwrite` and it
+    is regen_nb's own."""
     path = Path(path)
     why = _protected(path)
-    if why: raise ValueError(f"refusing to save a folder at {str(path)!r}: it is {why}; give the path of a new folder, e.g. 'my_rule'")
+    if why: raise ValueError(f"refusing to save a folder at {str(path)!r}: it is {why}; give the path of a new folder, "
+                             "e.g. 'my_rule'")
     path.parent.mkdir(parents=True, exist_ok=True)
     recover_path(path)
     if os.path.lexists(path):
@@ -352,79 +373,95 @@ def atomic_folder(path: str | os.PathLike, write, overwrite: bool = False, is_ou
 _CKPT_RE = re.compile(r'ckpt-\d{7,}')
 
 def _discard_folder(p: Path):
-    "Delete the folder `p` so that no kill leaves it half-deleted under its own name: rename it to a hidden temporary first."
+    """Delete the folder `p` so that no kill leaves it half-deleted under its own name: rename it to a hidden temporary
+    first."""
     trash = _tmp_path(p, 'del'); os.rename(p, trash); _remove(trash)
 
 def write_checkpoint(out_dir: str | os.PathLike, step: int, write, keep: int = 2) -> Path:
-    "Write `out_dir/ckpt-STEP` with `write(tmp_folder)` atomically, point `out_dir/latest` at it, keep the newest `keep`."
+    """Write `out_dir/ckpt-STEP` with `write(tmp_folder)` atomically, point `out_dir/latest` at it, keep the newest
+    `keep`."""
     out_dir, keep = Path(out_dir), check_int('keep', keep, 1)
     is_ckpt = lambda p: _CKPT_RE.fullmatch(p.name) is not None
     final = atomic_folder(out_dir / f'ckpt-{check_int("step", step, 0):07d}', write, overwrite=True, is_ours=is_ckpt)
     atomic_write(out_dir / 'latest', lambda tmp: Path(tmp).write_text(final.name), overwrite=True)
-    ckpts = sorted((p for p in out_dir.iterdir() if is_ckpt(p) and p.is_dir() and not p.is_symlink()), key=lambda p: int(p.name[5:]))
+    ckpts = sorted((p for p in out_dir.iterdir() if is_ckpt(p) and p.is_dir() and not p.is_symlink()),
+                   key=lambda p: int(p.name[5:]))
     for old in ckpts[:-keep]:
         if old != final: _discard_folder(old)
     return final
 
 def checkpoint_named_by_latest(out_dir: str | os.PathLike) -> Path | None:
-    "The checkpoint folder `out_dir/latest` names (`None` without a `latest` file); an error if it names anything but one of `out_dir`'s own `ckpt-STEP` folders."
+    """The checkpoint folder `out_dir/latest` names (`None` without a `latest` file); an error if it names anything but
+    one of `out_dir`'s own `ckpt-STEP` folders."""
     out_dir = Path(out_dir); latest = out_dir / 'latest'
     if not latest.is_file(): return None
     name = latest.read_bytes()[:100].decode('utf-8', 'replace').strip()
     if not _CKPT_RE.fullmatch(name) or (out_dir / name).is_symlink() or not (out_dir / name).is_dir():
-        raise ValueError(f"{latest} names {name!r}, which is not a checkpoint folder (ckpt-STEP) inside {out_dir}; the file is damaged "
+        raise ValueError(f"{latest} names {name!r}, which is not a checkpoint folder (ckpt-STEP) inside {out_dir}; the "
+                         "file is damaged "
                          "or was edited: write the name of one of its ckpt-* folders into it, or delete it to start afresh")
     return out_dir / name
 
 def latest_checkpoint(folder: str | os.PathLike) -> Path | None:
-    "`folder` if it is a checkpoint, else the one of its own checkpoints that `folder/latest` names; `None` if it holds none."
+    """`folder` if it is a checkpoint, else the one of its own checkpoints that `folder/latest` names; `None` if it
+    holds none."""
     folder = Path(folder)
     if (folder / 'state.json').exists(): return folder
     return checkpoint_named_by_latest(folder)
 
 # %% ../nbs/00_core.ipynb #c0e5a1f2
 def write_safetensors(tensors: dict, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-    "Write `tensors` and the string-valued `metadata` to the safetensors file `path` with a plain `open`: normal permissions, no temporaries of its own."
+    """Write `tensors` and the string-valued `metadata` to the safetensors file `path` with a plain `open`: normal
+    permissions, no temporaries of its own."""
     from safetensors.torch import save
     data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata=metadata)
     with open(path, 'wb') as f: f.write(data)
     return Path(path)
 
 def read_safetensors(path: str | os.PathLike, what: str = 'file') -> tuple[dict, dict]:
-    "The string metadata and the tensors of the safetensors file `path`; a clear error for a file that cannot be read or holds NaN or infinite weights."
+    """The string metadata and the tensors of the safetensors file `path`; a clear error for a file that cannot be read
+    or holds NaN or infinite weights."""
     from safetensors import safe_open
     from regen_nb.stylegan import check_finite        # the generator's own check: one message for every kind of network
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {what} at {path}")
     try:
-        with safe_open(str(path), framework='pt') as f: meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+        with safe_open(str(path),
+                       framework='pt') as f: meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
-        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated or corrupt") from None
+        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated "
+                         "or corrupt") from None
     check_finite(tensors, str(path))
     return meta, tensors
 
 # %% ../nbs/00_core.ipynb #a8a30467
 def save_weights(tensors: dict, path: str | os.PathLike, header: dict, overwrite: bool = False,
                  dtype: torch.dtype | None = None) -> Path:
-    "Write `tensors` (name → tensor, cast to `dtype` if given) and the JSON-able `header` to the safetensors file `path` atomically."
+    """Write `tensors` (name → tensor, cast to `dtype` if given) and the JSON-able `header` to the safetensors file
+    `path` atomically."""
     try: meta = {'regen_nb': json.dumps(header)}
     except TypeError as e: raise ValueError(f"the header must be JSON-serialisable: {e}") from None
-    tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k, v in tensors.items()}
+    tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k,
+               v in tensors.items()}
     return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, meta), overwrite)
 
 def read_weights(path: str | os.PathLike, fmt: str, what: str = 'network') -> tuple[dict, dict]:
-    "The header and tensors (as float32 where floating) of the file `save_weights` wrote at `path`, refusing one whose header `format` is not `fmt`."
+    """The header and tensors (as float32 where floating) of the file `save_weights` wrote at `path`, refusing one whose
+    header `format` is not `fmt`."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no {what} file at {path}")
     meta, tensors = read_safetensors(path, f'{what} file')
     try: header = json.loads(meta.get('regen_nb', '{}'))
-    except ValueError as e: raise ValueError(f"{path} has a regen_nb header that is not JSON ({e}); the file was damaged or edited") from None
+    except ValueError as e: raise ValueError(f"{path} has a regen_nb header that is not JSON ({e}); the file was "
+                                             "damaged or edited") from None
     if not isinstance(header, dict) or header.get('format') != fmt:
-        raise ValueError(f"{path} is not a regen_nb {what} (format {header.get('format') if isinstance(header, dict) else None!r}, expected {fmt!r})")
+        raise ValueError(f"{path} is not a regen_nb {what} (format "
+                         f"{header.get('format') if isinstance(header, dict) else None!r}, expected {fmt!r})")
     return header, {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
 
 def load_weights_into(model: torch.nn.Module, tensors: dict, path: str | os.PathLike) -> torch.nn.Module:
-    "`model.load_state_dict(tensors)`, where tensors that do not fit (missing, unexpected, other shapes) are a `ValueError` naming the file `path`."
+    """`model.load_state_dict(tensors)`, where tensors that do not fit (missing, unexpected, other shapes) are a
+    `ValueError` naming the file `path`."""
     try: model.load_state_dict(tensors)
     except RuntimeError as e:
         why = ' '.join(str(e).split())

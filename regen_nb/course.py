@@ -37,7 +37,8 @@ def answer(fn: Callable, *args, **kwargs):
     "`fn(*args, **kwargs)`, with 'not written yet', a crash or a missing `return` reported as `ExerciseError`."
     name = getattr(fn, '__name__', 'your function')
     try: out = fn(*args, **kwargs)
-    except NotImplementedError: wrong(f"`{name}` is not written yet: replace `raise NotImplementedError()` with your answer.")
+    except NotImplementedError: wrong(f"`{name}` is not written yet: replace `raise NotImplementedError()` with your "
+                                      "answer.")
     except ExerciseError: raise
     except Exception as e: wrong(f"`{name}` raised {type(e).__name__}: {e}")
     if out is None: wrong(f"`{name}` returned None: did you forget `return`?")
@@ -53,19 +54,23 @@ def as_answer_tensor(out, name: str, shape: tuple | None = None, scalar: bool = 
     "`out` checked to be a finite tensor of `shape` (or one number when `scalar`)."
     if not isinstance(out, torch.Tensor): wrong(f"`{name}` returned a {type(out).__name__}; return a torch tensor.")
     if scalar and out.numel() != 1:
-        wrong(f"`{name}` returned shape {tuple(out.shape)}; a loss is one number: average over the batch and the pixels.")
+        wrong(f"`{name}` returned shape {tuple(out.shape)}; a loss is one number: average over the batch and the "
+              "pixels.")
     if shape is not None and tuple(out.shape) != tuple(shape):
         wrong(f"`{name}` returned shape {tuple(out.shape)}, expected {tuple(shape)}.")
-    if not torch.isfinite(out).all(): wrong(f"`{name}` returned NaN or infinity: look for a division by zero or a log of 0.")
+    if not torch.isfinite(out).all(): wrong(f"`{name}` returned NaN or infinity: look for a division by zero or a log "
+                                            "of 0.")
     return out.reshape(()) if scalar else out
 
 def diagnose(out: torch.Tensor, expected: torch.Tensor, mistakes: dict[str, torch.Tensor], name: str,
              rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    "True if `out` is `expected`; else the message of the first of `mistakes` (message → what that mistake gives) it matches."
+    """True if `out` is `expected`; else the message of the first of `mistakes` (message → what that mistake gives) it
+    matches."""
     close = lambda a, b: a.shape == b.shape and torch.allclose(a.float(), b.float(), rtol=rtol, atol=atol)
     out = out.detach()
     if close(out, expected): return True
-    if not out.any(): wrong(f"`{name}` returned only zeros; expected {'%.4g' % expected.item() if expected.numel() == 1 else 'values such as ' + ', '.join('%.4g' % v for v in expected.flatten()[:3].tolist())}.")
+    if not out.any(): wrong(f"`{name}` returned only zeros; expected "
+                            f"{'%.4g' % expected.item() if expected.numel() == 1 else 'values such as ' + ', '.join('%.4g' % v for v in expected.flatten()[:3].tolist())}.")
     for msg, value in mistakes.items():
         if close(out, value.detach()): wrong(f"`{name}`: {msg}")
     if out.numel() == 1: wrong(f"`{name}` gave {out.item():.5g}, expected {expected.item():.5g}.")
@@ -86,7 +91,8 @@ def check_memory_layers(memory_layers: Callable, G: Generator | None = None) -> 
     toy32 = [r['name'] for r in layer_table(G) if r['resolution'] == 32]
     for table, res, size in cases:
         out = answer(memory_layers, [dict(r) for r in table], res)
-        if isinstance(out, str): wrong(f"`memory_layers` returned the string {out!r}; return a list of names such as ['convs.4', 'convs.5'].")
+        if isinstance(out,
+                      str): wrong(f"`memory_layers` returned the string {out!r}; return a list of names such as ['convs.4', 'convs.5'].")
         if not isinstance(out, (list, tuple)) or not all(isinstance(n, str) for n in out):
             wrong(f"`memory_layers` returned {out!r}; return a list of layer names (strings) taken from row['name'].")
         out, want = list(out), [r['name'] for r in table if r['resolution'] == res]
@@ -105,18 +111,22 @@ def check_memory_layers(memory_layers: Callable, G: Generator | None = None) -> 
 def _image_pair(n: int = 2, size: int = 24, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     "Two batches of smooth random images in [-1, 1], the second a noisy copy of the first."
     g = torch.Generator().manual_seed(seed)
-    a = torch.nn.functional.interpolate(torch.rand(n, 3, size // 4, size // 4, generator=g), size, mode='bilinear') * 2 - 1
+    a = torch.nn.functional.interpolate(torch.rand(n, 3, size // 4, size // 4, generator=g), size,
+                                        mode='bilinear') * 2 - 1
     return a, (a + 0.3 * torch.randn(a.shape, generator=g)).clamp(-1, 1)
 
 def check_semi_cycle(semi_cycle: Callable) -> bool:
     "Check `semi_cycle(recon, images) -> scalar loss` against `semi_cycle_loss`, naming a missing or flipped term."
     images, recon = _image_pair()
     same = as_answer_tensor(answer(semi_cycle, images.clone(), images.clone()), 'semi_cycle', scalar=True)
-    if same.abs() > 1e-4: wrong(f"`semi_cycle(x, x)` is {same.item():.4g}: an image reconstructed perfectly must cost 0 (is a term 1 + SSIM or SSIM instead of 1 − SSIM?).")
+    if same.abs() > 1e-4: wrong(f"`semi_cycle(x, x)` is {same.item():.4g}: an image reconstructed perfectly must cost "
+                                "0 (is a term 1 + SSIM or SSIM instead of 1 − SSIM?).")
     recon = recon.requires_grad_()
     out = as_answer_tensor(answer(semi_cycle, recon, images), 'semi_cycle', scalar=True)
-    if out.detach() == 0: wrong("`semi_cycle` is 0 for a reconstruction that differs from the image: the loss must measure the difference.")
-    if not out.requires_grad: wrong("`semi_cycle` returns a number that gradients cannot flow through: keep it a tensor (no `.item()`, `.detach()` or numpy).")
+    if out.detach() == 0: wrong("`semi_cycle` is 0 for a reconstruction that differs from the image: the loss must "
+                                "measure the difference.")
+    if not out.requires_grad: wrong("`semi_cycle` returns a number that gradients cannot flow through: keep it a "
+                                    "tensor (no `.item()`, `.detach()` or numpy).")
     l1, dssim = (recon - images).abs().mean(), 1 - ssim(recon, images).mean()
     diagnose(out, semi_cycle_loss(recon, images), {
         'only the L1 term: add (1 − SSIM), the structural part that keeps edges and texture.': l1,
@@ -139,15 +149,19 @@ def check_target_box(target_box: Callable) -> bool:
     for mask in (_two_eyes(), _two_eyes()[::-1].copy()):
         given = mask.copy()
         out = answer(target_box, given)
-        if not np.array_equal(given, mask): wrong("`target_box` changed the mask it was given: build a new array (np.zeros_like) instead.")
+        if not np.array_equal(given,
+                              mask): wrong("`target_box` changed the mask it was given: build a new array (np.zeros_like) instead.")
         out = np.asarray(out.detach().cpu() if isinstance(out, torch.Tensor) else out)
-        if out.shape != mask.shape: wrong(f"`target_box` returned shape {out.shape}, expected {mask.shape}, the mask's own.")
-        if not np.isin(out, (0, 1)).all(): wrong("`target_box` returned values other than 0/1 (True/False): a mask says in or out.")
+        if out.shape != mask.shape: wrong(f"`target_box` returned shape {out.shape}, expected {mask.shape}, the mask's "
+                                          "own.")
+        if not np.isin(out, (0,
+                             1)).all(): wrong("`target_box` returned values other than 0/1 (True/False): a mask says in or out.")
         out, want = out.astype(bool), box_mask(mask)
         if np.array_equal(out, want): continue
         ys, xs = np.nonzero(mask)
         short = np.zeros_like(mask); short[ys.min():ys.max(), xs.min():xs.max()] = True
-        hint = ("the box is empty: set True from the first to the last row and column that the mask covers." if not out.any() else
+        hint = ("the box is empty: set True from the first to the last row and column that the mask "
+                "covers." if not out.any() else
                 "that is the mask itself: fill its whole bounding box." if np.array_equal(out, mask) else
                 "the box misses the last row and column: slices end one past the last index (max() + 1)." if np.array_equal(out, short) else
                 "the box covers only part of the mask: take the extent of all its pixels (both eyes)." if (out & want).sum() < want.sum() and not (out & ~want).any() else
@@ -169,7 +183,8 @@ def check_paste_values(paste_values: Callable) -> bool:
     given = [t.clone() for t in (value, src, w)]
     out = as_answer_tensor(answer(paste_values, *given), 'paste_values', shape=value.shape)
     if not all(torch.equal(a, b) for a, b in zip(given, (value, src, w))):
-        wrong("`paste_values` changed its inputs in place: the original values are the old rule the rewrite must keep; clone first.")
+        wrong("`paste_values` changed its inputs in place: the original values are the old rule the rewrite must keep; "
+              "clone first.")
     hard = (w > 0.5).float()
     diagnose(out, torch.lerp(value, src, w), {
         'every value was replaced: paste the source only where weight is 1 (weight·source + (1 − weight)·value).': src,
@@ -191,14 +206,18 @@ def _loss_case(n: int = 2, size: int = 16, seed: int = 0) -> dict:
 
 def _reference_loss(out, target, original, inside, outside, p, q) -> torch.Tensor:
     "`rewrite.rewrite_loss` (image objective) on these tensors."
-    task = SimpleNamespace(config=SimpleNamespace(objective='image', p=p, q=q), target=target, original=original, inside=inside, outside=outside)
+    task = SimpleNamespace(config=SimpleNamespace(objective='image', p=p, q=q), target=target, original=original,
+                           inside=inside, outside=outside)
     return rewrite_loss(task, out, slice(None))[0]
 
 def check_weighted_loss(weighted_loss: Callable) -> bool:
-    "Check `weighted_loss(out, target, original, inside, outside, p, q) -> scalar` against `rewrite_loss`, naming the mistake."
+    """Check `weighted_loss(out, target, original, inside, outside, p, q) -> scalar` against `rewrite_loss`, naming the
+    mistake."""
     k = _loss_case()
-    out = as_answer_tensor(answer(weighted_loss, **{n: v.clone() if isinstance(v, torch.Tensor) else v for n, v in k.items()}), 'weighted_loss', scalar=True)
-    if out < 0: wrong(f"`weighted_loss` is negative ({out.item():.4g}): distances are ≥ 0 and so is their weighted sum; check the signs.")
+    out = as_answer_tensor(answer(weighted_loss, **{n: v.clone() if isinstance(v, torch.Tensor) else v for n,
+                                                    v in k.items()}), 'weighted_loss', scalar=True)
+    if out < 0: wrong(f"`weighted_loss` is negative ({out.item():.4g}): distances are ≥ 0 and so is their weighted "
+                      "sum; check the signs.")
     d_new, d_old = (k['out'] - k['target']).abs(), (k['out'] - k['original']).abs()
     wmean = lambda d, m: (d.mean(1, keepdim=True) * m).sum() / m.sum()
     p, q, i, o = k['p'], k['q'], k['inside'], k['outside']
@@ -226,7 +245,8 @@ def check_outside_psnr(outside_psnr: Callable) -> bool:
     region = torch.zeros(3, 1, 16, 16); region[:, :, 4:10, 4:10] = 1
     out = answer(outside_psnr, before.clone(), after.clone(), region.clone())
     out = as_answer_tensor(torch.as_tensor(out) if isinstance(out, (float, np.ndarray)) else out, 'outside_psnr')
-    if out.numel() == 1: wrong("`outside_psnr` returned one number; return one PSNR per face (shape N), so that a bad face is seen.")
+    if out.numel() == 1: wrong("`outside_psnr` returned one number; return one PSNR per face (shape N), so that a bad "
+                               "face is seen.")
     out = as_answer_tensor(out, 'outside_psnr', shape=(3,))
     mse = lambda m: ((before - after) ** 2 * m).flatten(1).sum(1) / (m.flatten(1).sum(1) * 3)
     outside = 1 - region
@@ -251,7 +271,8 @@ def _invert_case(n: int = 2, seed: int = HELDOUT_SEED + 900) -> tuple[torch.Tens
 _INVERT_STEPS, _INVERT_LR, _INVERT_MARGIN_DB = 15, 0.1, 4.5
 
 def check_invert_face(invert_face: Callable, G: Generator | None = None) -> bool:
-    "Check `invert_face(net, faces, start, steps, lr) -> w+ codes` on two held-out faces: shape, generator untouched, loss down, PSNR up by a margin."
+    """Check `invert_face(net, faces, start, steps, lr) -> w+ codes` on two held-out faces: shape, generator untouched,
+    loss down, PSNR up by a margin."""
     faces, start, G0 = _invert_case()
     G = G0 if G is None else G
     net, steps, n = decompose(G), _INVERT_STEPS, len(faces)
@@ -259,31 +280,43 @@ def check_invert_face(invert_face: Callable, G: Generator | None = None) -> bool
     given, passes, limit = (faces.clone(), start.clone()), [0], 2 * _INVERT_STEPS + 5
     def count(m, args, out):
         passes[0] += 1
-        if passes[0] > limit: wrong(f"`invert_face` ran more than {limit} generator passes for steps={steps}: take `steps` steps (one picture and one Adam step each), not a fixed number.")
+        if passes[0] > limit: wrong(f"`invert_face` ran more than {limit} generator passes for steps={steps}: take "
+                                    "`steps` steps (one picture and one Adam step each), not a fixed number.")
     hook = G.input.register_forward_hook(count)
     try: out = answer(invert_face, net, *given, steps=steps, lr=_INVERT_LR)
     finally: hook.remove()
-    if type(out).__name__ == 'Inversion': wrong("`invert_face` returned an `Inversion`; return the codes themselves (its `.latent`), a tensor shaped like `start`.")
+    if type(out).__name__ == 'Inversion': wrong("`invert_face` returned an `Inversion`; return the codes themselves "
+                                                "(its `.latent`), a tensor shaped like `start`.")
     out = as_answer_tensor(out.detach() if isinstance(out, torch.Tensor) else out, 'invert_face')
-    if out.shape == faces.shape: wrong(f"`invert_face` returned pictures {tuple(out.shape)}; return the codes (shaped like `start`, {tuple(start.shape)}): the picture is `latent_image(net, code, 'w+')`.")
-    if out.shape == start.shape[::2]: wrong(f"`invert_face` returned w codes {tuple(out.shape)}, one style for all layers; return w+ codes, one style per layer, shaped like `start` {tuple(start.shape)}.")
+    if out.shape == faces.shape: wrong(f"`invert_face` returned pictures {tuple(out.shape)}; return the codes (shaped "
+                                       f"like `start`, {tuple(start.shape)}): the picture is `latent_image(net, code, 'w+')`.")
+    if out.shape == start.shape[::2]: wrong(f"`invert_face` returned w codes {tuple(out.shape)}, one style for all "
+                                            f"layers; return w+ codes, one style per layer, shaped like `start` {tuple(start.shape)}.")
     out = as_answer_tensor(out, 'invert_face', shape=start.shape)
     if any(not torch.equal(v, G.state_dict()[k]) for k, v in weights.items()):
-        wrong("`invert_face` changed the generator's weights: inversion searches the code only; give Adam the code (`[w]`), not `net.G.parameters()`, and keep the generator fixed.")
-    if not torch.equal(given[1], start): wrong("`invert_face` changed `start` in place: search a copy (`start.clone().requires_grad_(True)`) so the caller keeps its starting point.")
+        wrong("`invert_face` changed the generator's weights: inversion searches the code only; give Adam the code "
+              "(`[w]`), not `net.G.parameters()`, and keep the generator fixed.")
+    if not torch.equal(given[1],
+                       start): wrong("`invert_face` changed `start` in place: search a copy (`start.clone().requires_grad_(True)`) so the caller keeps its starting point.")
     if not torch.equal(given[0], faces): wrong("`invert_face` changed `faces` in place: the target must stay as given.")
-    if torch.equal(out, start): wrong("`invert_face` returned the starting code unchanged: create Adam on a copy of `start`, and each step compute the loss, call `loss.backward()` and `opt.step()`.")
+    if torch.equal(out,
+                   start): wrong("`invert_face` returned the starting code unchanged: create Adam on a copy of `start`, and each step compute the loss, call `loss.backward()` and `opt.step()`.")
     with torch.no_grad():
         before, after = latent_image(net, start), latent_image(net, out)
         loss0, loss1 = reconstruction_loss(before, faces), reconstruction_loss(after, faces)
         gain = psnr(after, faces) - psnr(before, faces)
     for i in range(n):
-        if torch.equal(out[i], start[i]): wrong(f"`invert_face` left face {i + 1} of {n} at its start: the loss must cover every face in the batch (sum the per-face losses), and every code must be searched.")
-    if (gain < -10).any(): wrong(f"`invert_face` made the pictures much worse (PSNR {' and '.join(f'{g:+.1f}' for g in gain.tolist())} dB): Adam minimises the loss it is given; did you negate it (gradient ascent)?")
+        if torch.equal(out[i],
+                       start[i]): wrong(f"`invert_face` left face {i + 1} of {n} at its start: the loss must cover every face in the batch (sum the per-face losses), and every code must be searched.")
+    if (gain < -10).any(): wrong("`invert_face` made the pictures much worse (PSNR "
+                                 f"{' and '.join(f'{g:+.1f}' for g in gain.tolist())} dB): Adam minimises the loss it is given; did you negate it (gradient ascent)?")
     if (loss1 >= loss0).any():
         i = int((loss1 - loss0).argmax())
-        wrong(f"`invert_face`: the loss of face {i + 1} went up ({loss0[i]:.3f} → {loss1[i]:.3f}) instead of down: clear the gradients every step (`opt.zero_grad()`) and use the `lr` given.")
+        wrong(f"`invert_face`: the loss of face {i + 1} went up ({loss0[i]:.3f} → {loss1[i]:.3f}) instead of down: "
+              "clear the gradients every step (`opt.zero_grad()`) and use the `lr` given.")
     if (gain < _INVERT_MARGIN_DB).any():
-        wrong(f"`invert_face` brought the pictures only {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer than the mean face after {steps} steps "
+        wrong(f"`invert_face` brought the pictures only {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer "
+              f"than the mean face after {steps} steps "
               f"(the check asks for {_INVERT_MARGIN_DB:g} dB; plain Adam on w+ with the `lr` and `steps` given gains more): use them, one Adam step per step, on a w+ code.")
-    return passed('invert_face', f"w+ codes {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer to two held-out faces than the mean face after {steps} steps, the generator untouched")
+    return passed('invert_face',
+                  f"w+ codes {' and '.join(f'{g:.1f}' for g in gain.tolist())} dB closer to two held-out faces than the mean face after {steps} steps, the generator untouched")

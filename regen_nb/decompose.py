@@ -25,7 +25,8 @@ __all__ = ['DEFAULT_MEMORY_RESOLUTION', 'REWRITABLE_MODELS', 'Split', 'conv_laye
 
 # %% ../nbs/10_decompose.ipynb #d6e200ba
 class Split(nn.Module):
-    "A model cut into G1 (input → key), memory (key → value) and G3 (value → image); see the table above for its members."
+    """A model cut into G1 (input → key), memory (key → value) and G3 (value → image); see the table above for its
+    members."""
     layer_names: tuple[str, ...]
     key_shape: tuple[int, int, int]
     value_shape: tuple[int, int, int]
@@ -33,17 +34,34 @@ class Split(nn.Module):
     def _missing(self, name: str): raise NotImplementedError(f"{type(self).__name__} does not implement Split.{name}")
     model = property(lambda self: self._missing('model'), doc="The split model (its modules are used, not copied).")
     size = property(lambda self: self._missing('size'), doc="Side of the square images the model makes.")
-    all_layer_names = property(lambda self: self._missing('all_layer_names'), doc="Every module name that a memory of this model may use.")
+    all_layer_names = property(lambda self: self._missing('all_layer_names'),
+                               doc="Every module name that a memory of this model may use.")
     memory_layers = property(lambda self: self._missing('memory_layers'), doc="The memory's modules, in order.")
-    def encode(self, inputs, render: bool = True): "G1 (and with `render` the memory and G3) on a batch of inputs: a state."; self._missing('encode')
-    def memory(self, key: torch.Tensor, st): "The memory on `key` (N×key_shape) for the samples of `st`: the value."; self._missing('memory')
-    def render(self, value: torch.Tensor, st) -> torch.Tensor: "G3: the images (N×3×size×size) made from `value` for the samples of `st`."; self._missing('render')
-    def seed_state(self, seeds: Sequence[int]): "The rendered state of the samples named by `seeds` (one sample each)."; self._missing('seed_state')
-    def sample(self, n: int, seed: int = 0): "The rendered state of `n` samples numbered from `seed`."; self._missing('sample')
-    def random_state(self, n: int, generator: torch.Generator): "The rendered state of `n` random samples drawn from `generator` (no gradients)."; self._missing('random_state')
-    def sample_images(self, n: int, seed: int = 0, batch_size: int = 100) -> torch.Tensor: "The images of `sample(n, seed)`, in batches, without gradients."; self._missing('sample_images')
+    def encode(self, inputs, render: bool = True):
+        "G1 (and with `render` the memory and G3) on a batch of inputs: a state."
+        self._missing('encode')
+    def memory(self, key: torch.Tensor, st):
+        "The memory on `key` (N×key_shape) for the samples of `st`: the value."
+        self._missing('memory')
+    def render(self, value: torch.Tensor, st) -> torch.Tensor:
+        "G3: the images (N×3×size×size) made from `value` for the samples of `st`."
+        self._missing('render')
+    def seed_state(self, seeds: Sequence[int]):
+        "The rendered state of the samples named by `seeds` (one sample each)."
+        self._missing('seed_state')
+    def sample(self, n: int, seed: int = 0):
+        "The rendered state of `n` samples numbered from `seed`."
+        self._missing('sample')
+    def random_state(self, n: int, generator: torch.Generator):
+        "The rendered state of `n` random samples drawn from `generator` (no gradients)."
+        self._missing('random_state')
+    def sample_images(self, n: int, seed: int = 0, batch_size: int = 100) -> torch.Tensor:
+        "The images of `sample(n, seed)`, in batches, without gradients."
+        self._missing('sample_images')
     def copy(self) -> Split: "The same split over a deep copy of the model."; self._missing('copy')
-    def restate(self, st): "The samples of `st` (a state of another split of the same model) as a state of this split."; self._missing('restate')
+    def restate(self, st):
+        "The samples of `st` (a state of another split of the same model) as a state of this split."
+        self._missing('restate')
 
     @property
     def device(self) -> torch.device: return next(self.model.parameters()).device
@@ -97,15 +115,18 @@ def layer_table(G: Generator) -> list[dict]:
 
 # %% ../nbs/10_decompose.ipynb #9b004307
 def memory_indices(G: Generator, memory: str | Sequence[str]) -> list[int]:
-    "Positions of the layers `memory` (one name or consecutive names from `conv_layer_names(G)`); `ValueError` otherwise."
+    """Positions of the layers `memory` (one name or consecutive names from `conv_layer_names(G)`); `ValueError`
+    otherwise."""
     names = conv_layer_names(G)
     memory = [memory] if isinstance(memory, str) else list(memory)
     if not memory: raise ValueError(f"memory is empty; name one or more consecutive layers of {names}")
     unknown = [m for m in memory if m not in names]
-    if unknown: raise ValueError(f"memory={memory} names no styled conv ({unknown}); choose consecutive layers of {names}")
+    if unknown: raise ValueError(f"memory={memory} names no styled conv ({unknown}); choose consecutive layers of "
+                                 f"{names}")
     idx = [names.index(m) for m in memory]
     if idx != list(range(idx[0], idx[0] + len(idx))):
-        raise ValueError(f"memory={memory} must be consecutive layers in forward order, such as {names[idx[0]:idx[0] + len(idx)]}")
+        raise ValueError(f"memory={memory} must be consecutive layers in forward order, such as "
+                         f"{names[idx[0]:idx[0] + len(idx)]}")
     return idx
 
 # %% ../nbs/10_decompose.ipynb #30ee8f46
@@ -119,13 +140,15 @@ def styles_of(G: Generator, z: torch.Tensor, truncation: float = 1, truncation_l
     w = z if input_is_latent else G.style(z)
     if truncation < 1:
         if truncation_latent is None: truncation_latent = G.latent_avg
-        if truncation_latent is None: raise ValueError("truncation < 1 needs truncation_latent (e.g. G.mean_latent(4096)) or G.latent_avg")
+        if truncation_latent is None: raise ValueError("truncation < 1 needs truncation_latent (e.g. "
+                                                       "G.mean_latent(4096)) or G.latent_avg")
         w = truncation_latent + truncation * (w - truncation_latent)
     return w[:, None].repeat(1, G.n_latent, 1) if w.ndim == 2 else w
 
 # %% ../nbs/10_decompose.ipynb #d299c820
 def noise_maps(G: Generator, noise='fixed', n: int = 1, generator: torch.Generator | None = None) -> list[torch.Tensor]:
-    "One noise map per styled conv: `'fixed'` (`G.noises`), `'random'` (`n×1×r×r`, from `generator`), `'off'` (zeros) or a list."
+    """One noise map per styled conv: `'fixed'` (`G.noises`), `'random'` (`n×1×r×r`, from `generator`), `'off'` (zeros)
+    or a list."""
     fixed = [getattr(G.noises, f'noise_{k}') for k in range(G.num_layers)]
     if isinstance(noise, str):
         check_choice('noise', noise, ['fixed', 'random', 'off'])
@@ -133,7 +156,8 @@ def noise_maps(G: Generator, noise='fixed', n: int = 1, generator: torch.Generat
         if noise == 'off': return [torch.zeros_like(b) for b in fixed]
         return [torch.randn(n, 1, *b.shape[2:], generator=generator).to(b) for b in fixed]
     noise = list(noise)
-    if len(noise) != G.num_layers: raise ValueError(f"noise must hold {G.num_layers} maps (one per styled conv), got {len(noise)}")
+    if len(noise) != G.num_layers: raise ValueError(f"noise must hold {G.num_layers} maps (one per styled conv), got "
+                                                    f"{len(noise)}")
     return noise
 
 # %% ../nbs/10_decompose.ipynb #a3864cd2
@@ -159,7 +183,8 @@ class SplitState:
     def detach(self) -> SplitState:
         "The same state with every tensor detached from the autograd graph."
         d = lambda t: None if t is None else t.detach()
-        return SplitState(d(self.w), [m.detach() for m in self.noise], d(self.key), d(self.skip), d(self.value), d(self.image))
+        return SplitState(d(self.w), [m.detach() for m in self.noise], d(self.key), d(self.skip), d(self.value),
+                          d(self.image))
 
     def __repr__(self):
         shape = lambda t: None if t is None else tuple(t.shape)
@@ -178,7 +203,8 @@ def forward_steps(G: Generator) -> list[tuple[str, int]]:
 # %% ../nbs/10_decompose.ipynb #2ec4a68a
 def run_steps(G: Generator, steps: Sequence[tuple[str, int]], h: torch.Tensor, skip: torch.Tensor | None,
               st: SplitState, key_input: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-    "Run `steps` of `G` on features `h` and RGB `skip` with the styles and noise of `st`; `key_input`: `h` is the first conv's key."
+    """Run `steps` of `G` on features `h` and RGB `skip` with the styles and noise of `st`; `key_input`: `h` is the
+    first conv's key."""
     for i, (kind, k) in enumerate(steps):
         if kind == 'conv': h = _conv(G, k)(h, st.w[:, k], noise=st.noise[k], modulated=key_input and i == 0)
         else: skip = _to_rgb(G, k)(h, st.w[:, k + 1], skip)
@@ -203,7 +229,8 @@ class SplitGenerator(Split):
 
     def encode(self, z: torch.Tensor, truncation: float = 1, truncation_latent: torch.Tensor | None = None,
                input_is_latent: bool = False, noise='fixed', render: bool = True, generator: torch.Generator | None = None) -> SplitState:
-        "G1 on `z` (or `w`): a `SplitState` with `w`, `key`, `skip`; with `render`, also `value` and `image`. `noise` as in `noise_maps`."
+        """G1 on `z` (or `w`): a `SplitState` with `w`, `key`, `skip`; with `render`, also `value` and `image`. `noise`
+        as in `noise_maps`."""
         w = styles_of(self.G, z, truncation, truncation_latent, input_is_latent)
         st = SplitState(w, noise_maps(self.G, noise, len(w), generator))
         h, st.skip = run_steps(self.G, self.g1_steps, self.G.input(w), None, st)
@@ -215,7 +242,8 @@ class SplitGenerator(Split):
         return st
 
     def memory(self, key: torch.Tensor, st: SplitState, return_skip: bool = False):
-        "The memory layers on `key` (N×key_shape) with the styles and noise of `st`: the value (and the RGB skip leaving the memory)."
+        """The memory layers on `key` (N×key_shape) with the styles and noise of `st`: the value (and the RGB skip
+        leaving the memory)."""
         value, skip = run_steps(self.G, self.memory_steps, key, st.skip, st, key_input=True)
         return (value, skip) if return_skip else value
 
@@ -226,7 +254,8 @@ class SplitGenerator(Split):
         return run_steps(self.G, self.memory_steps[:inner[-1] + 1], st.key, st.skip, st, key_input=True)[1]
 
     def render(self, value: torch.Tensor, st: SplitState, skip: torch.Tensor | None = None) -> torch.Tensor:
-        "G3: the image (N×3×size×size) the rest of `G` paints from `value` (N×value_shape) with the styles, noise and skip of `st`."
+        """G3: the image (N×3×size×size) the rest of `G` paints from `value` (N×value_shape) with the styles, noise and
+        skip of `st`."""
         if skip is None: skip = self._skip_after_memory(st)
         return run_steps(self.G, self.g3_steps, value, skip, st)[1]
 
@@ -241,7 +270,8 @@ class SplitGenerator(Split):
         return self.encode(sample_z(self.G, n, seed), **kwargs)
 
     def memory_parameters(self, what: str = 'weight') -> list[nn.Parameter]:
-        "What rewriting changes: the shared conv weights of the memory layers (`'weight'`) or all their parameters (`'all'`)."
+        """What rewriting changes: the shared conv weights of the memory layers (`'weight'`) or all their parameters
+        (`'all'`)."""
         check_choice('what', what, ['weight', 'all'])
         layers = [_conv(self.G, k) for k in self.memory_index]
         return [m.conv.weight for m in layers] if what == 'weight' else [p for m in layers for p in m.parameters()]
@@ -273,10 +303,12 @@ def default_memory(G: Generator) -> tuple[str, str]:
     return (f'convs.{2 * j}', f'convs.{2 * j + 1}')
 
 def decompose(G: nn.Module, memory: str | Sequence[str] | None = None, inputs=None) -> Split:
-    "Split `G` at `memory` into G1, memory and G3: a `SplitGenerator` for a StyleGAN2 `Generator` (default memory `default_memory(G)`), else a `SplitModel`."
+    """Split `G` at `memory` into G1, memory and G3: a `SplitGenerator` for a StyleGAN2 `Generator` (default memory
+    `default_memory(G)`), else a `SplitModel`."""
     if isinstance(G, Split): G = G.model
     if not isinstance(G, Generator): return SplitModel(G, memory, inputs)
-    if inputs is not None: raise ValueError("inputs= is for models other than a StyleGAN2 Generator, whose samples are named by latents")
+    if inputs is not None: raise ValueError("inputs= is for models other than a StyleGAN2 Generator, whose samples are "
+                                            "named by latents")
     return SplitGenerator(G, default_memory(G) if memory is None else memory)
 
 # %% ../nbs/10_decompose.ipynb #e4044b9b
@@ -288,7 +320,8 @@ def device(self: SplitGenerator) -> torch.device:
 # %% ../nbs/10_decompose.ipynb #c41ccc8d
 @patch(as_prop=True)
 def memory_convs(self: SplitGenerator) -> list[nn.Module]:
-    "The modulated convs of the memory layers, in order: each owns the shared `weight` (1×Cout×Cin×k×k) a rewrite changes."
+    """The modulated convs of the memory layers, in order: each owns the shared `weight` (1×Cout×Cin×k×k) a rewrite
+    changes."""
     return [layer.conv for layer in self.memory_layers]
 
 # %% ../nbs/10_decompose.ipynb #b054b6d4
@@ -365,24 +398,29 @@ class ModelState:
 
 # %% ../nbs/10_decompose.ipynb #929739fa
 class SplitModel(Split):
-    "Any `nn.Module` cut at the consecutive named modules `memory` (key: input of the first, value: output of the last)."
+    """Any `nn.Module` cut at the consecutive named modules `memory` (key: input of the first, value: output of the
+    last)."""
     def __init__(self, model: nn.Module, memory: str | Sequence[str] | None = None, inputs=None):
         super().__init__()
         self._model = model
         memory = getattr(model, 'default_memory', None) if memory is None else memory
-        if memory is None: raise ValueError(f"name the memory modules of this {type(model).__name__}, e.g. decompose(model, memory=['{self.all_layer_names[0]}'])")
+        if memory is None: raise ValueError(f"name the memory modules of this {type(model).__name__}, e.g. "
+                                            f"decompose(model, memory=['{self.all_layer_names[0]}'])")
         self.layer_names = (memory,) if isinstance(memory, str) else tuple(memory)
         named = dict(model.named_modules())
         unknown = [m for m in self.layer_names if m not in named or not m]
         if not self.layer_names or unknown:
-            raise ValueError(f"memory={list(self.layer_names)} names no module of this {type(model).__name__} ({unknown}); choose from {self.all_layer_names}")
+            raise ValueError(f"memory={list(self.layer_names)} names no module of this {type(model).__name__} "
+                             f"({unknown}); choose from {self.all_layer_names}")
         self._layers = [named[m] for m in self.layer_names]
         self._inputs = inputs
         if inputs is None and not callable(getattr(model, 'seed_inputs', None)):
-            raise ValueError(f"{type(model).__name__} has no seed_inputs(seeds) method: pass inputs=a function from a list of seeds to the model's input tensors")
+            raise ValueError(f"{type(model).__name__} has no seed_inputs(seeds) method: pass inputs=a function from a "
+                             "list of seeds to the model's input tensors")
         with torch.no_grad(): st = self.seed_state([0])
         if not torch.allclose(self.memory(st.key, st), st.value, atol=1e-5):
-            raise ValueError(f"the memory modules {list(self.layer_names)} are not one chain of the forward pass (each run once, "
+            raise ValueError(f"the memory modules {list(self.layer_names)} are not one chain of the forward pass (each "
+                             "run once, "
                              "on the output of the one before): choose consecutive modules")
         self.key_shape, self.value_shape = tuple(st.key.shape[1:]), tuple(st.value.shape[1:])
         self._size = st.image.shape[-1]
@@ -395,9 +433,11 @@ class SplitModel(Split):
     def size(self) -> int: return self._size
     @property
     def all_layer_names(self) -> list[str]:
-        "The model's `layer_order` (the modules it runs one after another) if it declares one, else every module with parameters."
+        """The model's `layer_order` (the modules it runs one after another) if it declares one, else every module with
+        parameters."""
         order = getattr(self._model, 'layer_order', None)
-        return list(order) if order is not None else [n for n, m in self._model.named_modules() if n and any(True for _ in m.parameters())]
+        return list(order) if order is not None else [n for n,
+                                                      m in self._model.named_modules() if n and any(True for _ in m.parameters())]
     @property
     def memory_layers(self) -> list[nn.Module]: return list(self._layers)
 
@@ -409,7 +449,8 @@ class SplitModel(Split):
         return tuple(t.to(self.device) for t in (x if isinstance(x, (tuple, list)) else (x,)))
 
     def encode(self, inputs, render: bool = True) -> ModelState:
-        "The model on `inputs` (a tensor or tuple of tensors), recording the key and the value: a `ModelState` (`render` is always done)."
+        """The model on `inputs` (a tensor or tuple of tensors), recording the key and the value: a `ModelState`
+        (`render` is always done)."""
         inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
         seen = {}
         hooks = [self._layers[0].register_forward_pre_hook(lambda m, args: seen.setdefault('key', args[0])),
@@ -417,7 +458,8 @@ class SplitModel(Split):
         try: image = self._model(*inputs)
         finally:
             for h in hooks: h.remove()
-        if 'key' not in seen or 'value' not in seen: raise ValueError(f"the forward pass did not run the memory {list(self.layer_names)}")
+        if 'key' not in seen or 'value' not in seen: raise ValueError("the forward pass did not run the memory "
+                                                                      f"{list(self.layer_names)}")
         return ModelState(inputs, seen['key'], seen['value'], image)
 
     def memory(self, key: torch.Tensor, st: ModelState | None = None) -> torch.Tensor:
@@ -465,7 +507,8 @@ class SplitModel(Split):
 
 # %% ../nbs/10_decompose.ipynb #4baeec52
 def layer_values(G: Generator, z: torch.Tensor, what: str = 'value', **forward_kwargs) -> dict[str, torch.Tensor]:
-    "Every styled conv's value (output) or key (modulated input), by name, from one `G([z], ...)` pass with fixed noise."
+    """Every styled conv's value (output) or key (modulated input), by name, from one `G([z], ...)` pass with fixed
+    noise."""
     check_choice('what', what, ['value', 'key'])
     out, hooks = {}, []
     for k, name in enumerate(conv_layer_names(G)):
@@ -479,7 +522,8 @@ def layer_values(G: Generator, z: torch.Tensor, what: str = 'value', **forward_k
 
 # %% ../nbs/10_decompose.ipynb #54c9d901
 def pca_colors(features: torch.Tensor, n_pixels: int = 20_000, seed: int = 0) -> torch.Tensor:
-    "Feature maps `N×C×H×W` as images `N×3×H×W` in `[-1, 1]`: their first 3 principal components (fit on all samples) as RGB."
+    """Feature maps `N×C×H×W` as images `N×3×H×W` in `[-1, 1]`: their first 3 principal components (fit on all samples)
+    as RGB."""
     n, c, h, w = features.shape
     x = features.detach().float().permute(0, 2, 3, 1).reshape(-1, c)
     fit = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_pixels]]
@@ -513,7 +557,8 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 30, seed: int = 0) -> tuple[tor
 
 # %% ../nbs/10_decompose.ipynb #34502c12
 def feature_clusters(features: torch.Tensor, k: int = 12, n_pixels: int = 20_000, seed: int = 0) -> torch.Tensor:
-    "Cluster labels `N×H×W` of the pixels of feature maps `N×C×H×W` (unit-length feature vectors, one k-means for all samples)."
+    """Cluster labels `N×H×W` of the pixels of feature maps `N×C×H×W` (unit-length feature vectors, one k-means for all
+    samples)."""
     n, c, h, w = features.shape
     x = F.normalize(features.detach().float().permute(0, 2, 3, 1).reshape(-1, c), dim=1)
     fit = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_pixels]]
@@ -527,10 +572,12 @@ def _part_ids(name: str) -> list[int]:
     return [PART_NAMES.index(p) for p in PART_GROUPS.get(name, (name,))]
 
 def cluster_part_iou(labels: torch.Tensor, parts: torch.Tensor, names: Sequence[str] = ('eyes', 'nose', 'mouth', 'hair')) -> dict[str, float]:
-    "For each part in `names`, the best IoU over clusters of `labels` (N×h×w, enlarged to the size of `parts`, N×H×W), pooled over samples."
+    """For each part in `names`, the best IoU over clusters of `labels` (N×h×w, enlarged to the size of `parts`, N×H×W),
+    pooled over samples."""
     parts = torch.as_tensor(parts)
     if labels.ndim != 3 or parts.ndim != 3 or labels.shape[0] != parts.shape[0]:
-        raise ValueError(f"labels (N×h×w) and parts (N×H×W) must hold the same N maps, got {tuple(labels.shape)} and {tuple(parts.shape)}")
+        raise ValueError(f"labels (N×h×w) and parts (N×H×W) must hold the same N maps, got {tuple(labels.shape)} and "
+                         f"{tuple(parts.shape)}")
     lab = F.interpolate(labels[:, None].float(), size=parts.shape[-2:], mode='nearest')[:, 0].long().flatten().to(parts.device)
     onehot = F.one_hot(lab, int(lab.max()) + 1).bool()                     # pixels × clusters
     result = {}
@@ -542,7 +589,8 @@ def cluster_part_iou(labels: torch.Tensor, parts: torch.Tensor, names: Sequence[
 
 # %% ../nbs/10_decompose.ipynb #210cc41c
 def generator_hash(G: Generator | SplitGenerator, length: int = 16) -> str:
-    "Short hex SHA-256 of `G`'s state dict (names, dtypes, shapes and values, in key order): which generator a projector fits."
+    """Short hex SHA-256 of `G`'s state dict (names, dtypes, shapes and values, in key order): which generator a
+    projector fits."""
     G = G.model if isinstance(G, Split) else G
     length = check_int('length', length, 4, 64)
     h = hashlib.sha256()

@@ -70,7 +70,8 @@ def loss_figure(history: list[dict], keys=None, picture=None, title: str = '', p
 
 # %% ../nbs/00a_display.ipynb #7a6d710a
 class LiveView:
-    "A `loss_figure` redrawn in place in a notebook; also written to `path` if given. `update` returns the PNG (or `None`)."
+    """A `loss_figure` redrawn in place in a notebook; also written to `path` if given. `update` returns the PNG (or
+    `None`)."""
     def __init__(self, path=None, notebook: bool | None = None):
         self.path, self.handle = (Path(path) if path else None), None
         self.notebook = in_notebook() if notebook is None else notebook
@@ -89,11 +90,13 @@ class LiveView:
 
 # %% ../nbs/00a_display.ipynb #c1289607
 def markdown_table(rows: list[dict], cols: list[str] | None = None) -> str:
-    "`rows` (dicts with the same keys) as a markdown table; floats below 10 get 3 significant digits, larger ones one decimal; `None` shows as n/a."
+    """`rows` (dicts with the same keys) as a markdown table; floats below 10 get 3 significant digits, larger ones one
+    decimal; `None` shows as n/a."""
     if not rows: raise ValueError("rows is empty")
     cols = cols or list(rows[0])
     fmt = lambda v: 'n/a' if v is None else (f'{v:.3g}' if abs(v) < 10 else f'{v:.1f}') if isinstance(v, float) else str(v)
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
+    return '\n'.join(['| ' + ' | '.join(cols) + ' |',
+                      '|' + '---|' * len(cols)] + ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
 
 # %% ../nbs/00a_display.ipynb #f62ec456
 def show_table(rows: list[dict], cols: list[str] | None = None) -> str:

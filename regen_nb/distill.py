@@ -16,9 +16,11 @@ from tqdm.auto import tqdm
 
 from .core import check_choice, check_int, get_device, seed_everything, to_tensor
 from .stylegan import Discriminator, EqualLinear, Generator
-from .toyfaces import (BACKGROUND, HAIR, HAIR_STYLES, HELDOUT_SEED, LEFT_BROW, LEFT_EYE, MOUTH, NOSE, RIGHT_BROW,
+from .toyfaces import (BACKGROUND, HAIR, HAIR_STYLES, HELDOUT_SEED, LEFT_BROW, LEFT_EYE, MOUTH, NOSE,
+                               RIGHT_BROW,
                                RIGHT_EYE, FaceLatent, face_code_stats, random_face_params, render_face, toy_face_batch)
-from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, export_generator, d_logistic_loss, d_r1_loss, ema_beta, face_seeds,
+from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, export_generator, d_logistic_loss, d_r1_loss,
+                                ema_beta, face_seeds,
                                 find_checkpoint, g_nonsaturating_loss, preset_channels, requires_grad)
 
 # %% auto #0
@@ -93,7 +95,8 @@ def image_edges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Differences of horizontal and vertical neighbours of images `x`."
     return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
 
-def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, scales=(1, 2, 4), edge_weight: float = 1.0) -> torch.Tensor:
+def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, scales=(1, 2, 4),
+                        edge_weight: float = 1.0) -> torch.Tensor:
     "Mean L1 over `scales` (average pooling) plus `edge_weight` × L1 of the images' edges."
     loss = sum(F.l1_loss(F.avg_pool2d(fake, s), F.avg_pool2d(real, s)) for s in scales) / len(scales)
     if edge_weight: loss = loss + edge_weight * sum(F.l1_loss(a, b) for a, b in zip(image_edges(fake), image_edges(real))) / 2
@@ -101,7 +104,8 @@ def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, scales=(1, 2, 4)
 
 # %% ../nbs/07_distill.ipynb #350ff9e8
 class DistillTrainer(GANTrainer):
-    "Teaches a StyleGAN2 `Generator` to draw face `s` from the code of face `s`; adversarial sharpening from `adv_start` on."
+    """Teaches a StyleGAN2 `Generator` to draw face `s` from the code of face `s`; adversarial sharpening from
+    `adv_start` on."""
     config_class = DistillConfig
     recipe = ('regression on the renderer: face code of face s -> face s (L1 at 3 scales + edge L1), then a projection '
               'discriminator that sees the code (non-saturating loss beside the reconstruction, lazy R1), EMA; regen_nb.distill')
@@ -121,7 +125,8 @@ class DistillTrainer(GANTrainer):
 
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         "The faces and latents of training step `step`, on the trainer's device."
-        x, z = face_pairs(face_seeds(step, self.config.batch, self.config.data_offset), self.config.size, self.G.latent_sampler)
+        x, z = face_pairs(face_seeds(step, self.config.batch, self.config.data_offset), self.config.size,
+                          self.G.latent_sampler)
         return x.to(self.device), z.to(self.device)
 
 # %% ../nbs/07_distill.ipynb #3586a463
@@ -136,7 +141,9 @@ def _d_step(tr: DistillTrainer, real: torch.Tensor, fake: torch.Tensor, z: torch
         real = real.detach().requires_grad_(True)
         pred = D(real, z)
         r1 = d_r1_loss(pred, real)
-        D.zero_grad(set_to_none=True); (cfg.r1 / 2 * r1 * cfg.d_reg_every + 0 * pred[0]).sum().backward(); tr.d_optim.step()
+        D.zero_grad(set_to_none=True)
+        (cfg.r1 / 2 * r1 * cfg.d_reg_every + 0 * pred[0]).sum().backward()
+        tr.d_optim.step()
         logs['r1'] = r1.item()
     requires_grad(D, False)
 
@@ -166,7 +173,8 @@ def train_step(self) -> dict:
 def distill_parser() -> argparse.ArgumentParser:
     "The argument parser of `regen_nb distill`."
     d = DistillConfig()
-    p = argparse.ArgumentParser(prog='regen_nb distill', description="Teach a StyleGAN2 the toy faces from their parameters.")
+    p = argparse.ArgumentParser(prog='regen_nb distill',
+                                description="Teach a StyleGAN2 the toy faces from their parameters.")
     p.add_argument('--out', default='runs/distill', help='run folder: checkpoints, samples/ (default: %(default)s)')
     p.add_argument('--steps', type=int, default=30_000, help='total training steps to reach (default: %(default)s)')
     p.add_argument('--resume', action='store_true', help='continue from the latest checkpoint in --out')
@@ -178,7 +186,8 @@ def distill_parser() -> argparse.ArgumentParser:
     p.add_argument('--log-every', type=int, default=100)
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--device', default=None)
-    p.add_argument('--export', default=None, metavar='FILE', help='save the final g_ema here (safetensors, with its latent sampler)')
+    p.add_argument('--export', default=None, metavar='FILE',
+                   help='save the final g_ema here (safetensors, with its latent sampler)')
     return p
 
 # %% ../nbs/07_distill.ipynb #6566633e
@@ -195,7 +204,8 @@ def distill_main(argv=None) -> dict:
     print(tr, flush=True)
     tr.fit(args.steps, checkpoint_dir=args.out, checkpoint_every=args.ckpt_every, plot_every=args.sample_every,
            log_every=args.log_every, live=False, progress=False)
-    summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)), 'seconds': round(tr.seconds, 1)}
+    summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)),
+               'seconds': round(tr.seconds, 1)}
     if args.export: summary['exported'] = str(export_generator(tr, args.export, overwrite=True))
     return summary
 
@@ -206,7 +216,8 @@ class StyleClassifier(nn.Module):
         super().__init__()
         layers, c = [], 3
         for k in (1, 2, 2, 4):
-            layers += [nn.Conv2d(c, width * k, 3, stride=2, padding=1), nn.BatchNorm2d(width * k), nn.ReLU()]; c = width * k
+            layers += [nn.Conv2d(c, width * k, 3, stride=2, padding=1), nn.BatchNorm2d(width * k), nn.ReLU()]
+            c = width * k
         self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
     def forward(self, x: torch.Tensor) -> torch.Tensor: return self.net(x)
 
@@ -215,7 +226,8 @@ def hair_styles(seeds) -> torch.Tensor:
     "The index in `HAIR_STYLES` of each face's hair style."
     return torch.tensor([HAIR_STYLES.index(random_face_params(s).hair_style) for s in seeds])
 
-def train_style_classifier(steps: int = 800, batch: int = 64, pool: int = 8192, seed: int = 0, progress: bool = True) -> StyleClassifier:
+def train_style_classifier(steps: int = 800, batch: int = 64, pool: int = 8192, seed: int = 0,
+                           progress: bool = True) -> StyleClassifier:
     "A `StyleClassifier` trained on `pool` rendered training faces (augmented with `parts.augment_faces`)."
     from regen_nb.parts import augment_faces
     seed_everything(seed); g = torch.Generator().manual_seed(seed)
@@ -270,8 +282,10 @@ def _set_measures(images, parts, classifier) -> dict:
             'complete_faces': complete_faces(parts).float().mean().item(),
             'styles': dict(zip(HAIR_STYLES, styles.tolist()))}
 
-def generator_measures(G: Generator, n: int = 4096, classifier: StyleClassifier | None = None, seed: int = HELDOUT_SEED) -> dict:
-    "SWD×10³ against `n` held-out rendered faces, hair, background, part and style measures of samples and faces, and fidelity where samples have a ground truth."
+def generator_measures(G: Generator, n: int = 4096, classifier: StyleClassifier | None = None,
+                       seed: int = HELDOUT_SEED) -> dict:
+    """SWD×10³ against `n` held-out rendered faces, hair, background, part and style measures of samples and faces, and
+    fidelity where samples have a ground truth."""
     from regen_nb.metrics import psnr, sliced_wasserstein
     from regen_nb.parts import parse_parts, part_iou
     classifier = classifier or train_style_classifier(progress=False)

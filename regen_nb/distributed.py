@@ -19,7 +19,8 @@ from .core import latest_checkpoint
 from .training import step_generator
 from .stylegan import load_generator
 from .toyfaces import toy_face_batch
-from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_beta, export_generator, face_seeds,
+from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_beta, export_generator,
+                                face_seeds,
                                 find_checkpoint, g_nonsaturating_loss, g_path_regularize, gan_config_from_args,
                                 mixing_noise, requires_grad, train_gan_parser)
 
@@ -44,7 +45,8 @@ class DistContext:
 
 # %% ../nbs/81_distributed.ipynb #d72af326
 def init_distributed(device=None, backend: str | None = None) -> DistContext:
-    "Join the process group that `torchrun` describes in `$RANK`, `$WORLD_SIZE`, `$LOCAL_RANK` (NCCL on CUDA, gloo on CPU); one process without them."
+    """Join the process group that `torchrun` describes in `$RANK`, `$WORLD_SIZE`, `$LOCAL_RANK` (NCCL on CUDA, gloo on
+    CPU); one process without them."""
     world, rank, local = (int(os.environ.get(k, d)) for k, d in (('WORLD_SIZE', 1), ('RANK', 0), ('LOCAL_RANK', 0)))
     dev = get_device(device)
     if dev.type == 'cuda' and world > 1:
@@ -65,17 +67,20 @@ def local_shards(shards: int, ctx: DistContext) -> range:
 
 def shard_size(batch: int, shards: int) -> int:
     "Images per shard: `batch / shards`, which must be a whole number."
-    if batch % shards: raise ValueError(f"the batch ({batch}) must be a multiple of shards ({shards}): every shard gets batch/shards images")
+    if batch % shards: raise ValueError(f"the batch ({batch}) must be a multiple of shards ({shards}): every shard "
+                                        "gets batch/shards images")
     return batch // shards
 
 # %% ../nbs/81_distributed.ipynb #a6aeca15
 def shard_seed(seed: int, step: int, shard: int, phase: int = 0) -> int:
-    "The seed of shard `shard` of step `step` (and of `phase` within the step) in a run with `seed`: independent of the processes."
+    """The seed of shard `shard` of step `step` (and of `phase` within the step) in a run with `seed`: independent of
+    the processes."""
     return int.from_bytes(hashlib.sha256(f'{seed}/{step}/{shard}/{phase}'.encode()).digest()[:7], 'little')
 
 @contextlib.contextmanager
 def seeded(seed: int, device=None):
-    "Run the block with torch's (CPU and the CUDA `device`'s) and Python's random generators seeded by `seed`; restore them after."
+    """Run the block with torch's (CPU and the CUDA `device`'s) and Python's random generators seeded by `seed`; restore
+    them after."""
     device = torch.device(device or 'cpu')
     cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == 'cuda' else []
     state = random.getstate()
@@ -103,12 +108,14 @@ def ddp(module: nn.Module, ctx: DistContext) -> nn.Module:
     return DDP(module, device_ids=[ctx.device.index] if ctx.device.type == 'cuda' else None, broadcast_buffers=False)
 
 def grad_sync(model: nn.Module, last: bool):
-    "A context in which backward passes sync `model`'s gradients across processes only if `last` (DDP's `no_sync` otherwise)."
+    """A context in which backward passes sync `model`'s gradients across processes only if `last` (DDP's `no_sync`
+    otherwise)."""
     return model.no_sync() if isinstance(model, DDP) and not last else contextlib.nullcontext()
 
 # %% ../nbs/81_distributed.ipynb #c8c85a71
 def accumulate_shards(ctx: DistContext, model: nn.Module, shards, loss_fn) -> list[dict]:
-    "Backpropagate `loss_fn(k) -> (loss, logs)` for each shard `k` of `shards`, so that `model`'s gradients are the mean over all shards of all processes."
+    """Backpropagate `loss_fn(k) -> (loss, logs)` for each shard `k` of `shards`, so that `model`'s gradients are the
+    mean over all shards of all processes."""
     shards, out = list(shards), []
     for j, k in enumerate(shards):
         with grad_sync(model, j == len(shards) - 1):
@@ -119,9 +126,11 @@ def accumulate_shards(ctx: DistContext, model: nn.Module, shards, loss_fn) -> li
 
 # %% ../nbs/81_distributed.ipynb #985fca86
 class DistributedGANTrainer(GANTrainer):
-    "`GANTrainer` whose steps run `shards` micro-batches of `batch / shards` images, spread over the processes of a `torchrun` run."
+    """`GANTrainer` whose steps run `shards` micro-batches of `batch / shards` images, spread over the processes of a
+    `torchrun` run."""
     def distribute(self, shards: int = 1, ctx: DistContext | None = None) -> DistributedGANTrainer:
-        "Split each step into `shards` and wrap G and D for the processes of `ctx` (default: this one process); returns self."
+        """Split each step into `shards` and wrap G and D for the processes of `ctx` (default: this one process);
+        returns self."""
         self.ctx = ctx or DistContext(device=self.device)
         self.shards, self.local = check_int('shards', shards, 1), local_shards(shards, self.ctx)
         self.micro = shard_size(self.config.batch, shards)
@@ -196,7 +205,8 @@ def _gan_step(tr: DistributedGANTrainer) -> dict:
 
 @patch_to(DistributedGANTrainer)
 def train_step(self) -> dict:
-    "One step over all shards: D, lazy R1, G, lazy path length, EMA; returns the losses averaged over shards and processes."
+    """One step over all shards: D, lazy R1, G, lazy path length, EMA; returns the losses averaged over shards and
+    processes."""
     if not hasattr(self, 'ctx'): self.distribute()
     logs = {'step': self.step, **_gan_step(self)}
     self.step += 1
@@ -214,9 +224,11 @@ def projector_shard_generator(seed: int, step: int, shard: int, shards: int) -> 
     return step_generator(seed, step) if shards == 1 else torch.Generator().manual_seed(shard_seed(seed, step, shard))
 
 class DistributedProjectorTrainer(ProjectorTrainer):
-    "`ProjectorTrainer` whose steps run `shards` micro-batches of `batch_size / shards` samples, spread over the processes of a `torchrun` run."
+    """`ProjectorTrainer` whose steps run `shards` micro-batches of `batch_size / shards` samples, spread over the
+    processes of a `torchrun` run."""
     def distribute(self, shards: int = 1, ctx: DistContext | None = None) -> DistributedProjectorTrainer:
-        "Split each step into `shards` and wrap B and D_f for the processes of `ctx` (default: this one process); returns self."
+        """Split each step into `shards` and wrap B and D_f for the processes of `ctx` (default: this one process);
+        returns self."""
         self.ctx = ctx or DistContext(device=self.device)
         self.shards, self.local = check_int('shards', shards, 1), local_shards(shards, self.ctx)
         self.micro = shard_size(self.config.batch_size, shards)
@@ -224,13 +236,15 @@ class DistributedProjectorTrainer(ProjectorTrainer):
         return self
     def batch_line(self) -> str:
         "How the effective batch is made up (printed at the start of a run)."
-        return (f"effective batch {self.config.batch_size} = {self.ctx.world} process(es) x {len(self.local)} shard(s) x "
+        return (f"effective batch {self.config.batch_size} = {self.ctx.world} process(es) x {len(self.local)} shard(s) "
+                "x "
                 f"{self.micro} samples ({self.shards} shards per step)")
 
 # %% ../nbs/81_distributed.ipynb #c69dc8d2
 @patch_to(DistributedProjectorTrainer)
 def train_step(self) -> dict:
-    "One step over all shards: B's losses, Adam on B, then D_f's loss and Adam on D_f; losses averaged over shards and processes."
+    """One step over all shards: B's losses, Adam on B, then D_f's loss and Adam on D_f; losses averaged over shards and
+    processes."""
     if not hasattr(self, 'ctx'): self.distribute()
     c, kept = self.config, {}
     self.D.requires_grad_(False); _zero(self.B)
@@ -269,7 +283,8 @@ def item_latents(G, items, seed: int) -> torch.Tensor:
     return torch.cat([sample_z(G, 1, seed + i) for i in items])
 
 def sharded_mean(per_item, n: int, ctx: DistContext) -> dict[str, float]:
-    "Means over items `0..n-1` of `per_item(items) -> {name: one value per item}`, each process computing its `item_block`."
+    """Means over items `0..n-1` of `per_item(items) -> {name: one value per item}`, each process computing its
+    `item_block`."""
     vals = per_item(item_block(n, ctx))
     names = sorted(vals)
     sums = torch.stack([vals[k].detach().double().sum().cpu() for k in names])
@@ -281,18 +296,21 @@ def sharded_mean(per_item, n: int, ctx: DistContext) -> dict[str, float]:
 def _announce(tr, ctx: DistContext, resumed: str | None):
     if not ctx.is_main: return
     if resumed: print(f"resumed {resumed} at step {tr.step}", flush=True)
-    print(f"{tr!r}\n{tr.batch_line()}; device {tr.device}, backend {dist.get_backend() if ctx.distributed else 'none'}", flush=True)
+    print(f"{tr!r}\n{tr.batch_line()}; device {tr.device}, backend {dist.get_backend() if ctx.distributed else 'none'}",
+          flush=True)
 
 def _shards_file(out: Path, shards: int | None, world: int, resuming: bool) -> int:
     "The run's shards: given, or recorded in `out/shards.json` when resuming, or the number of processes."
     f = out / 'shards.json'
     saved = json.loads(f.read_text())['shards'] if resuming and f.exists() else None
     if saved is not None and shards is not None and shards != saved:
-        raise ValueError(f"the run in {out} uses --shards {saved}; resuming with --shards {shards} would change its data")
+        raise ValueError(f"the run in {out} uses --shards {saved}; resuming with --shards {shards} would change its "
+                         "data")
     return shards or saved or world
 
 def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
-    "`regen_nb train-gan` with `--shards`, for `torchrun`: every process trains its shards, rank 0 logs, checkpoints and exports."
+    """`regen_nb train-gan` with `--shards`, for `torchrun`: every process trains its shards, rank 0 logs, checkpoints
+    and exports."""
     p = train_gan_parser(); p.prog = 'python -m regen_nb.distributed gan'
     p.add_argument('--shards', type=int, default=None, help='micro-batches per step (default: the number of processes)')
     args = p.parse_args(argv)
@@ -312,7 +330,8 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
     tr.fit(args.steps, checkpoint_dir=out if main else None, checkpoint_every=args.ckpt_every, keep=args.keep,
            plot_every=args.sample_every if main else 0, log_every=args.log_every if main else 0, live=False,
            progress=main and not args.no_progress)
-    summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world, 'shards': shards,
+    summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world,
+               'shards': shards,
                'effective_batch': tr.config.batch}
     if main:
         summary['checkpoint'] = str(find_checkpoint(out))
@@ -324,9 +343,11 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
 def projector_parser() -> argparse.ArgumentParser:
     "The arguments of `python -m regen_nb.distributed projector`."
     d = ProjectorConfig()
-    p = argparse.ArgumentParser(prog='python -m regen_nb.distributed projector', description='Train a backward projector (torchrun-ready).')
+    p = argparse.ArgumentParser(prog='python -m regen_nb.distributed projector',
+                                description='Train a backward projector (torchrun-ready).')
     p.add_argument('--generator', default='toy', help="'toy' or a checkpoint file (rosinality .pt or safetensors)")
-    p.add_argument('--memory', nargs='+', default=None, help='memory layers (default: defaults_for(G) in regen_nb.real_checkpoint)')
+    p.add_argument('--memory', nargs='+', default=None,
+                   help='memory layers (default: defaults_for(G) in regen_nb.real_checkpoint)')
     p.add_argument('--out', required=True, help='run folder (checkpoints)')
     p.add_argument('--steps', type=int, default=None); p.add_argument('--batch-size', type=int, default=None)
     p.add_argument('--shards', type=int, default=None, help='micro-batches per step (default: the number of processes)')
@@ -339,7 +360,8 @@ def projector_parser() -> argparse.ArgumentParser:
     return p
 
 def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
-    "Train a projector for a generator under `torchrun`: every process trains its shards, rank 0 shows progress, checkpoints and exports."
+    """Train a projector for a generator under `torchrun`: every process trains its shards, rank 0 shows progress,
+    checkpoints and exports."""
     from regen_nb.real_checkpoint import amp, defaults_for
     args = projector_parser().parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
@@ -363,8 +385,10 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
     _announce(tr, ctx, str(latest_checkpoint(out)) if args.resume and tr.step else None)
     main = ctx.is_main
     with amp(ctx.device, args.amp):
-        tr.fit(checkpoint_dir=out if main else None, checkpoint_every=args.checkpoint_every, progress=main and not args.no_progress, plot_every=None, live=False)
-    summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world, 'shards': shards,
+        tr.fit(checkpoint_dir=out if main else None, checkpoint_every=args.checkpoint_every,
+               progress=main and not args.no_progress, plot_every=None, live=False)
+    summary = {'out': str(out), 'step': tr.step, 'seconds': round(tr.seconds, 1), 'processes': ctx.world,
+               'shards': shards,
                'effective_batch': tr.config.batch_size}
     if main:
         if args.export:
@@ -378,7 +402,8 @@ def main(argv=None) -> dict:
     "`python -m regen_nb.distributed gan|projector ...` (under `torchrun` or alone)."
     argv = list(sys.argv[1:] if argv is None else argv)
     jobs = {'gan': gan_main, 'projector': projector_main}
-    if not argv or argv[0] not in jobs: raise SystemExit(f"usage: python -m regen_nb.distributed {{{'|'.join(jobs)}}} [options] (--help)")
+    if not argv or argv[0] not in jobs: raise SystemExit(f"usage: python -m regen_nb.distributed {{{'|'.join(jobs)}}} "
+                                                         "[options] (--help)")
     try:
         summary = jobs[argv[0]](argv[1:])
         if dist.is_initialized(): dist.barrier()   # no process tears the group down while another still exports

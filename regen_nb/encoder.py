@@ -35,7 +35,8 @@ __all__ = ['PROBE_SEEDS', 'ENCODER_FORMAT', 'INVERSION_METHODS', 'Encoder', 'w_s
 # %% ../nbs/51_encoder.ipynb #88a7c4c6
 class Encoder(nn.Module):
     "E: images N×3×size×size in `[-1, 1]` → w+ codes N×n_latent×style_dim, as offsets from `w_avg`."
-    def __init__(self, size: int = 64, n_latent: int = 10, style_dim: int = 128, channels=(32, 64, 96, 128), hidden: int = 256):
+    def __init__(self, size: int = 64, n_latent: int = 10, style_dim: int = 128, channels=(32, 64, 96, 128),
+                 hidden: int = 256):
         super().__init__()
         self.config = dict(size=size, n_latent=n_latent, style_dim=style_dim, channels=list(channels), hidden=hidden)
         layers, c_in, res = [nn.Conv2d(3, channels[0], 3, padding=1), nn.LeakyReLU(0.2)], channels[0], size
@@ -68,7 +69,8 @@ class LatentDiscriminator(nn.Module):
     "D_w: style vectors (…×style_dim) → logits (real = from the mapping network), on standardised vectors."
     def __init__(self, style_dim: int = 128, hidden: int = 256):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(style_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(nn.Linear(style_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden),
+                                 nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
         self.register_buffer('w_mean', torch.zeros(style_dim)); self.register_buffer('w_std', torch.ones(style_dim))
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return self.net((w - self.w_mean) / self.w_std).squeeze(-1)
@@ -97,7 +99,8 @@ class EncoderConfig:
 
 # %% ../nbs/51_encoder.ipynb #4e3e1f79
 class EncoderTrainer(Trainer):
-    "Trains an `Encoder` for `net`'s generator (frozen) with a code loss, pixels + SSIM, an image D and (optionally) D_w."
+    """Trains an `Encoder` for `net`'s generator (frozen) with a code loss, pixels + SSIM, an image D and (optionally)
+    D_w."""
     desc, loss_keys = 'training encoder', ('rec_gen', 'rec_real', 'code', 'latent_adv')
     def __init__(self, net: SplitGenerator, config: EncoderConfig | None = None, device=None):
         self.net, self.config = net, config or EncoderConfig()
@@ -111,7 +114,8 @@ class EncoderTrainer(Trainer):
         self.Dw = LatentDiscriminator(G.style_dim).to(self.device)
         self.Dw.w_mean.copy_(self.w_mean); self.Dw.w_std.copy_(self.w_std)
         self.opt_e = torch.optim.Adam(self.E.parameters(), lr=self.config.lr, betas=(0.9, 0.99))
-        self.opt_d = torch.optim.Adam(list(self.D.parameters()) + list(self.Dw.parameters()), lr=self.config.d_lr, betas=(0.5, 0.99))
+        self.opt_d = torch.optim.Adam(list(self.D.parameters()) + list(self.Dw.parameters()), lr=self.config.d_lr,
+                                      betas=(0.5, 0.99))
         self.step, self.seconds, self.history = 0, 0.0, []
         self.generator_hash = generator_hash(net)
 
@@ -146,7 +150,8 @@ def train_step(self: EncoderTrainer) -> dict:
     code = ((codes[:n_gen] - w[:, None]) / self.w_std).square().mean()
     adv = F.softplus(-self.D(x_hat[n_gen:])).mean()
     loss = rec.mean() + c.code_weight * code + c.adv_weight * adv
-    logs = dict(rec=rec.mean().item(), rec_gen=rec[:n_gen].mean().item(), rec_real=rec[n_gen:].mean().item(), code=code.item(), adv=adv.item())
+    logs = dict(rec=rec.mean().item(), rec_gen=rec[:n_gen].mean().item(), rec_real=rec[n_gen:].mean().item(),
+                code=code.item(), adv=adv.item())
     if c.latent_d:
         latent_adv = F.softplus(-self.Dw(codes)).mean()
         loss = loss + c.latent_adv_weight * latent_adv
@@ -170,23 +175,29 @@ def train_step(self: EncoderTrainer) -> dict:
 def save_checkpoint(self: EncoderTrainer, folder, keep: int = 2) -> Path:
     "Write the full training state to `folder/ckpt-STEP` atomically (see `core.write_checkpoint`)."
     def write(tmp: Path):
-        tensors = {f'{name}.{k}': v for name, m in (('E', self.E), ('D', self.D), ('Dw', self.Dw)) for k, v in m.state_dict().items()}
-        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
+        tensors = {f'{name}.{k}': v for name, m in (('E', self.E), ('D', self.D), ('Dw', self.Dw)) for k,
+                   v in m.state_dict().items()}
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()},
+                          tmp / 'weights.safetensors')
         torch.save({'opt_e': self.opt_e.state_dict(), 'opt_d': self.opt_d.state_dict()}, tmp / 'optim.pt')
-        state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config), generator_hash=self.generator_hash, history=self.history)
+        state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config),
+                     generator_hash=self.generator_hash, history=self.history)
         (tmp / 'state.json').write_text(json.dumps(state))
     return write_checkpoint(folder, self.step, write, keep)
 
 @patch(cls_method=True)
 def load_checkpoint(cls: EncoderTrainer, net: SplitGenerator, folder, device=None) -> EncoderTrainer:
-    "A trainer restored exactly from the newest checkpoint in `folder`; the generator must be the one it was trained for."
+    """A trainer restored exactly from the newest checkpoint in `folder`; the generator must be the one it was trained
+    for."""
     ckpt = latest_checkpoint(folder)
     if ckpt is None: raise FileNotFoundError(f"no encoder checkpoint in {folder}")
     state = json.loads((ckpt / 'state.json').read_text())
     if state['generator_hash'] != generator_hash(net):
-        raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']}, not {generator_hash(net)}")
+        raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']}, not "
+                         f"{generator_hash(net)}")
     tr = cls(net, EncoderConfig.from_dict(state['config']), device)
-    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
+    # refuses NaN or infinite weights
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]
     for name, m in (('E', tr.E), ('D', tr.D), ('Dw', tr.Dw)):
         m.load_state_dict({k[len(name) + 1:]: v for k, v in weights.items() if k.startswith(name + '.')})
     optim = torch.load(ckpt / 'optim.pt', map_location=tr.device, weights_only=True)
@@ -200,7 +211,8 @@ PROBE_SEEDS = range(HELDOUT_SEED + 900, HELDOUT_SEED + 904)
 @patch
 @torch.no_grad()
 def picture(self: EncoderTrainer):
-    "Four held-out rendered faces (top) and the generator's picture of E's codes for them (bottom): what the live plot shows."
+    """Four held-out rendered faces (top) and the generator's picture of E's codes for them (bottom): what the live plot
+    shows."""
     probes = toy_face_batch(PROBE_SEEDS, self.net.G.size)[0].to(self.device)
     return image_grid(torch.cat([probes, latent_image(self.net, self.E(probes), 'w+')]).cpu(), ncol=4, scale=2)
 
@@ -211,34 +223,43 @@ ENCODER_FORMAT = 'regen_nb.encoder/1'
 def encoder(self: EncoderTrainer) -> Encoder:
     "The trained encoder (eval mode) with its metadata: generator hash, settings, steps and seconds."
     E = self.E.eval()
-    E.metadata = dict(generator_hash=self.generator_hash, config=asdict(self.config), steps=self.step, seconds=round(self.seconds, 1))
+    E.metadata = dict(generator_hash=self.generator_hash, config=asdict(self.config), steps=self.step,
+                      seconds=round(self.seconds, 1))
     return E
 
-def save_encoder(E: Encoder, path, metadata: dict | None = None, overwrite: bool = False, dtype: torch.dtype = torch.float32) -> Path:
-    "Write `E` (weights as `dtype`, architecture, `metadata`, default `E.metadata`) to the safetensors file `path` atomically."
+def save_encoder(E: Encoder, path, metadata: dict | None = None, overwrite: bool = False,
+                 dtype: torch.dtype = torch.float32) -> Path:
+    """Write `E` (weights as `dtype`, architecture, `metadata`, default `E.metadata`) to the safetensors file `path`
+    atomically."""
     header = {'format': ENCODER_FORMAT, 'config': E.config, 'metadata': getattr(E, 'metadata', {}) if metadata is None else metadata}
     return save_weights(E.state_dict(), path, header, overwrite, dtype)
 
 def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=None) -> Encoder:
-    "An `Encoder` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another generator."
+    """An `Encoder` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another
+    generator."""
     path = Path(path) if path is not None else shipped_path('encoder')
-    if not path.is_file(): raise FileNotFoundError(f"no encoder file at {path}" + (" (train one in notebook 51_encoder)" if path == shipped_path('encoder') else ""))
+    if not path.is_file(): raise FileNotFoundError("no encoder file at "
+                                                   f"{path}" + (" (train one in notebook "
+                                                                "51_encoder)" if path == shipped_path('encoder') else ""))
     header, tensors = read_weights(path, ENCODER_FORMAT, 'encoder')
     E = load_weights_into(Encoder(**header['config']), tensors, path); E.metadata = header.get('metadata', {})
     if G is not None and E.metadata.get('generator_hash') != generator_hash(G):
-        raise ValueError(f"{path} was trained for generator {E.metadata.get('generator_hash')}, not for this one ({generator_hash(G)}); "
+        raise ValueError(f"{path} was trained for generator {E.metadata.get('generator_hash')}, not for this one "
+                         f"({generator_hash(G)}); "
                          "train an encoder for it (EncoderTrainer) or load the matching generator")
     dev = get_device(device) if device is not None else (G.device if isinstance(G, SplitGenerator) else G.input.input.device if G is not None else 'cpu')
     return E.to(dev).eval()
 
 # %% ../nbs/51_encoder.ipynb #cf660fb2
 def train_encoder_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='regen_nb train-encoder', description="Train the in-domain encoder for a generator (default: the shipped toy one).")
+    p = argparse.ArgumentParser(prog='regen_nb train-encoder',
+                                description="Train the in-domain encoder for a generator (default: the shipped toy one).")
     p.add_argument('--out', required=True, help='run folder: checkpoints and the final encoder.safetensors')
     p.add_argument('--generator', default=None, help='generator file (default: the shipped toy generator)')
     p.add_argument('--steps', type=int, default=EncoderConfig.steps)
     p.add_argument('--no-latent-d', action='store_true', help='train without the latent discriminator (the ablation)')
-    p.add_argument('--latent-adv-weight', type=float, default=EncoderConfig.latent_adv_weight, help="weight of D_w's adversarial term on E")
+    p.add_argument('--latent-adv-weight', type=float, default=EncoderConfig.latent_adv_weight,
+                   help="weight of D_w's adversarial term on E")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--ckpt-every', type=int, default=250)
     p.add_argument('--log-every', type=int, default=50)
@@ -253,7 +274,8 @@ def train_encoder_main(argv=None) -> dict:
     out = Path(args.out)
     if latest_checkpoint(out) is not None:
         tr = EncoderTrainer.load_checkpoint(net, out); print(f"resuming at step {tr.step}", flush=True)
-    else: tr = EncoderTrainer(net, EncoderConfig(steps=args.steps, latent_d=not args.no_latent_d, latent_adv_weight=args.latent_adv_weight))
+    else: tr = EncoderTrainer(net, EncoderConfig(steps=args.steps, latent_d=not args.no_latent_d,
+                                                 latent_adv_weight=args.latent_adv_weight))
     tr.fit(args.steps, checkpoint_dir=out, checkpoint_every=args.ckpt_every, progress=False, log_every=args.log_every)
     path = save_encoder(tr.encoder(), out / 'encoder.safetensors', overwrite=True, dtype=torch.float16)
     print(f"wrote {path} after {tr.step} steps ({tr.seconds:.0f}s)", flush=True)
@@ -274,35 +296,45 @@ def invert_encoder(G: Generator | SplitGenerator, images, E: Encoder | None = No
 
 # %% ../nbs/51_encoder.ipynb #80f2fc44
 def domain_regularizer(E: Encoder, w_std: torch.Tensor, weight: float = 1.0):
-    "`(latent, x_hat) -> weight · ‖(latent − E(x_hat)) / w_std‖²` per image: keeps a w+ code where the encoder puts its picture."
+    """`(latent, x_hat) -> weight · ‖(latent − E(x_hat)) / w_std‖²` per image: keeps a w+ code where the encoder puts
+    its picture."""
     return lambda latent, x_hat: weight * ((latent - E(x_hat)) / w_std).square().mean((1, 2))
 
-def invert_in_domain(G: Generator | SplitGenerator, images, E: Encoder | None = None, steps: int = 100, lr: float = 0.01,
+def invert_in_domain(G: Generator | SplitGenerator, images, E: Encoder | None = None, steps: int = 100,
+                     lr: float = 0.01,
                      domain_weight: float = 1.0, task: str = 'reconstruct', hole=None, factor: int = 4,
                      progress: bool = True, live: bool | None = None) -> Inversion:
-    "Domain-regularised optimisation: `invert` into w+ from E(x), with `domain_regularizer(E)`; the encoder's pass is included in the time."
+    """Domain-regularised optimisation: `invert` into w+ from E(x), with `domain_regularizer(E)`; the encoder's pass is
+    included in the time."""
     net = G if isinstance(G, SplitGenerator) else decompose(G)
     E = E if E is not None else load_encoder(G=net)
     start = invert_encoder(net, images, E)
     reg = domain_regularizer(E, w_statistics(net.G)[1], domain_weight)
     with frozen(E):   # gradients flow through E to the code, never into E's weights
-        inv = invert(net, images, 'w+', steps, lr, task, hole, factor, init=start.latent, regularizer=reg, progress=progress, live=live)
+        inv = invert(net, images, 'w+', steps, lr, task, hole, factor, init=start.latent, regularizer=reg,
+                     progress=progress, live=live)
     inv.seconds += start.seconds
     return inv
 
 # %% ../nbs/51_encoder.ipynb #dd660ffe
-INVERSION_METHODS = {'z': 300, 'w': 300, 'w+': 300, 'mganprior': 300, 'encoder': 0, 'in-domain': 100}   # name: default steps
+# name: default steps
+INVERSION_METHODS = {'z': 300, 'w': 300, 'w+': 300, 'mganprior': 300, 'encoder': 0, 'in-domain': 100}
 
 def invert_image(G: Generator | SplitGenerator, images, method: str = 'in-domain', steps: int | None = None,
                  task: str = 'reconstruct', hole=None, E: Encoder | None = None, progress: bool = True, **kwargs) -> Inversion:
-    "Invert `images` with `method` (see `INVERSION_METHODS`: its default steps) under `task`; `kwargs` go to the method."
-    if method not in INVERSION_METHODS: raise ValueError(f"method={method!r} is not known; choose one of {list(INVERSION_METHODS)}")
+    """Invert `images` with `method` (see `INVERSION_METHODS`: its default steps) under `task`; `kwargs` go to the
+    method."""
+    if method not in INVERSION_METHODS: raise ValueError(f"method={method!r} is not known; choose one of "
+                                                         f"{list(INVERSION_METHODS)}")
     if method == 'encoder':
-        if task != 'reconstruct': raise ValueError(f"the encoder alone only reconstructs; use method='in-domain' (encoder + search) for task={task!r}")
+        if task != 'reconstruct': raise ValueError("the encoder alone only reconstructs; use method='in-domain' "
+                                                   f"(encoder + search) for task={task!r}")
         return invert_encoder(G, images, E)
     steps = INVERSION_METHODS[method] if steps is None else steps
-    if method == 'in-domain': return invert_in_domain(G, images, E, steps, task=task, hole=hole, progress=progress, **kwargs)
-    if method == 'mganprior': return invert_multicode(G, images, steps=steps, task=task, hole=hole, progress=progress, **kwargs)
+    if method == 'in-domain': return invert_in_domain(G, images, E, steps, task=task, hole=hole, progress=progress,
+                                                      **kwargs)
+    if method == 'mganprior': return invert_multicode(G, images, steps=steps, task=task, hole=hole, progress=progress,
+                                                      **kwargs)
     return invert(G, images, method, steps, task=task, hole=hole, progress=progress, **kwargs)
 
 # %% ../nbs/51_encoder.ipynb #1f26073a
@@ -324,15 +356,18 @@ def w_distance(codes: torch.Tensor, G: Generator, seed: int = 1) -> float:
 
 # %% ../nbs/51_encoder.ipynb #f1b1807d
 def fit_direction(codes: torch.Tensor, values: torch.Tensor, ridge: float = 1.0) -> torch.Tensor:
-    "The direction (shaped like one code) along which a ridge regression of `values` on `codes` rises by 1 per unit step."
+    """The direction (shaped like one code) along which a ridge regression of `values` on `codes` rises by 1 per unit
+    step."""
     x = codes.reshape(len(codes), -1).double()
     xc, yc = x - x.mean(0), (values.double() - values.double().mean())
     beta = torch.linalg.solve(xc.T @ xc + ridge * torch.eye(x.shape[1], dtype=x.dtype), xc.T @ yc)
     return (beta / beta.square().sum()).float().view(codes.shape[1:])
 
 @torch.no_grad()
-def edit_locality(net: SplitGenerator, codes: torch.Tensor, direction: torch.Tensor, amount: float, region: torch.Tensor) -> dict:
-    "Push `codes` by `amount`·`direction`; the share of the pictures' change inside `region` (N×H×W bool) and its mean size."
+def edit_locality(net: SplitGenerator, codes: torch.Tensor, direction: torch.Tensor, amount: float,
+                  region: torch.Tensor) -> dict:
+    """Push `codes` by `amount`·`direction`; the share of the pictures' change inside `region` (N×H×W bool) and its mean
+    size."""
     before, after = latent_image(net, codes, 'w+'), latent_image(net, codes + amount * direction, 'w+')
     change = (after - before).abs().mean(1)
     region = F.max_pool2d(region.float()[:, None], 7, 1, 3)[:, 0]
@@ -341,7 +376,8 @@ def edit_locality(net: SplitGenerator, codes: torch.Tensor, direction: torch.Ten
 
 # %% ../nbs/51_encoder.ipynb #02ffd5e8
 def invert_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='regen_nb invert', description="Invert an image into the generator; optionally draw it with a rewritten generator.")
+    p = argparse.ArgumentParser(prog='regen_nb invert',
+                                description="Invert an image into the generator; optionally draw it with a rewritten generator.")
     p.add_argument('image', help='the image file to invert (PNG, JPEG, ...; any size)')
     p.add_argument('-o', '--output', required=True, help='output folder')
     p.add_argument('--method', default='in-domain', choices=list(INVERSION_METHODS))
@@ -358,7 +394,8 @@ def _check_invert_args(args):
     from regen_nb.core import open_image
     image = open_image(args.image)
     if args.hole is not None and args.task != 'inpaint': raise ValueError("--hole is only used with --task inpaint")
-    if args.task == 'inpaint' and args.hole is None: raise ValueError("--task inpaint needs --hole MASK.png (white = missing)")
+    if args.task == 'inpaint' and args.hole is None: raise ValueError("--task inpaint needs --hole MASK.png (white = "
+                                                                      "missing)")
     if args.hole is not None and open_image(args.hole).size != image.size:
         raise ValueError(f"--hole {args.hole} is {'×'.join(map(str, open_image(args.hole).size))} but the image is "
                          f"{'×'.join(map(str, image.size))}; paint the hole on a picture of the image's size, so that it covers what it should")
@@ -366,9 +403,11 @@ def _check_invert_args(args):
     for f in (args.rewritten,) + ((args.generator,) if args.generator not in ('toy', 'default') else ()):
         if f is not None and not Path(f).is_file(): raise FileNotFoundError(f"no generator file at {f}")
     out = Path(args.output)
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"-o/--output {out} is a file; give a folder for the results")
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"-o/--output {out} is a file; give a folder for "
+                                                                   "the results")
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise FileExistsError(f"-o/--output {out} exists and holds files; pass --overwrite to replace them, or choose a new folder")
+        raise FileExistsError(f"-o/--output {out} exists and holds files; pass --overwrite to replace them, or choose "
+                              "a new folder")
 
 def invert_main(argv=None) -> dict:
     "Run `regen_nb invert`: invert the image, write pictures and the code into the output folder; return a summary."
@@ -382,7 +421,8 @@ def invert_main(argv=None) -> dict:
     net = decompose(G)
     x = as_image_batch(load_image(args.image), G.size)
     hole = None
-    if args.hole is not None: hole = torch.from_numpy(np.asarray(load_image(args.hole, G.size).convert('L'), dtype=np.float32) / 255)
+    if args.hole is not None: hole = torch.from_numpy(np.asarray(load_image(args.hole, G.size).convert('L'),
+                                                                 dtype=np.float32) / 255)
     inv = invert_image(net, x, args.method, args.steps, task=args.task, hole=hole, progress=True)
     pictures = [x, inv.image] + ([render_inversion(G2, inv)] if G2 is not None else [])
     summary = dict(method=args.method, task=args.task, steps=len(inv.history), seconds=round(inv.seconds, 2),
@@ -391,13 +431,15 @@ def invert_main(argv=None) -> dict:
         to_pil(x[0]).save(tmp / 'input.png'); to_pil(inv.image[0]).save(tmp / 'reconstruction.png')
         if G2 is not None: to_pil(pictures[2][0]).save(tmp / 'rewritten.png')
         image_grid(torch.cat(pictures), scale=4).save(tmp / 'summary.png')
-        tensors = {'latent': inv.latent.cpu().contiguous()} | {k: v.cpu().contiguous() for k, v in inv.extra.items() if torch.is_tensor(v)}
+        tensors = {'latent': inv.latent.cpu().contiguous()} | {k: v.cpu().contiguous() for k,
+                                                               v in inv.extra.items() if torch.is_tensor(v)}
         write_safetensors(tensors, tmp / 'latent.safetensors', {'regen_nb': json.dumps(dict(space=inv.space, layer=inv.extra.get('layer')) | summary)})
     out = atomic_folder(args.output, write, overwrite=args.overwrite)
     return summary | {'output': str(out)}
 
 # %% ../nbs/51_encoder.ipynb #a62f71f4
-def bench_invert(n: int = 4, device=None, threads: int | None = None, methods=('encoder', 'w', 'w+', 'in-domain', 'mganprior')) -> dict:
+def bench_invert(n: int = 4, device=None, threads: int | None = None, methods=('encoder', 'w', 'w+', 'in-domain',
+                                                                               'mganprior')) -> dict:
     "Seconds per 64×64 face for each method at its default steps (`n` faces; the encoder on 64), with the steps used."
     if threads: torch.set_num_threads(threads)
     net = decompose(load_generator(device=device))

@@ -51,7 +51,8 @@ def stroke_mask(size: int, generator: torch.Generator, n_strokes: tuple[int, int
 HOLE_PARTS = ('eyes', 'left_eye', 'right_eye', 'nose', 'mouth', 'brows')   # part-shaped holes seen in training
 
 def part_hole(parts, names: str | Sequence[str], grow: int = 3) -> torch.Tensor:
-    "The hole over `names` (parts or groups) of part maps `parts` (N×H×W or H×W): the part grown by `grow` pixels; float N×1×H×W."
+    """The hole over `names` (parts or groups) of part maps `parts` (N×H×W or H×W): the part grown by `grow` pixels;
+    float N×1×H×W."""
     p = torch.as_tensor(np.asarray(parts))
     p = p[None] if p.ndim == 2 else p
     m = torch.from_numpy(part_mask(p.numpy(), names)).float()[:, None]
@@ -59,7 +60,8 @@ def part_hole(parts, names: str | Sequence[str], grow: int = 3) -> torch.Tensor:
 
 # %% ../nbs/70_inpaint.ipynb #81e4caa9
 def training_holes(parts: torch.Tensor, generator: torch.Generator, p_part: float = 0.5) -> torch.Tensor:
-    "One random hole per face of `parts` (N×H×W): part-shaped (a random `HOLE_PARTS` entry, probability `p_part`) or free-form strokes."
+    """One random hole per face of `parts` (N×H×W): part-shaped (a random `HOLE_PARTS` entry, probability `p_part`) or
+    free-form strokes."""
     n, size = parts.shape[0], parts.shape[-1]
     holes = []
     for i in range(n):
@@ -103,8 +105,10 @@ class InpaintNet(nn.Module):
         self.to_rgb = nn.Conv2d(ch, 3, 3, 1, 1)
 
     default_memory = ('dec1',)   # the split rewriting uses (notebook 10_decompose): 32 channels at 32×32
-    layer_order = ('enc1', 'enc2', 'enc3', 'mid.0', 'mid.1', 'mid.2', 'dec2', 'dec1')   # run one after another (dec0 also reads enc1)
-    holes = 'eyes'               # the holes of the samples `seed_inputs` names: a part group, or 'train' (training's mix)
+    # run one after another (dec0 also reads enc1)
+    layer_order = ('enc1', 'enc2', 'enc3', 'mid.0', 'mid.1', 'mid.2', 'dec2', 'dec1')
+    # the holes of the samples `seed_inputs` names: a part group, or 'train' (training's mix)
+    holes = 'eyes'
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         known = image * (1 - mask)
@@ -128,9 +132,11 @@ def inpaint_loss(out: torch.Tensor, faces: torch.Tensor, holes: torch.Tensor, ho
     return hole_weight * ((out - faces).abs() * holes).sum() / (3 * holes.sum()).clamp_min(1)
 
 # %% ../nbs/70_inpaint.ipynb #46b107ff
-def train_checkpointed(net: nn.Module, step_loss, folder, steps: int, lr: float = 2e-3, checkpoint_every: int = 200, log=print,
+def train_checkpointed(net: nn.Module, step_loss, folder, steps: int, lr: float = 2e-3, checkpoint_every: int = 200,
+                       log=print,
                        until: int | None = None) -> nn.Module:
-    "Adam (cosine decay over `steps`) on `step_loss(net, step)`, checkpointing to `folder/checkpoint.pt` and resuming exactly from it; `until`: stop (and checkpoint) there."
+    """Adam (cosine decay over `steps`) on `step_loss(net, step)`, checkpointing to `folder/checkpoint.pt` and resuming
+    exactly from it; `until`: stop (and checkpoint) there."""
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.5, 0.99))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, 0.5 * (1 + math.cos(math.pi * s / steps)) + 0.05))
@@ -147,9 +153,11 @@ def train_checkpointed(net: nn.Module, step_loss, folder, steps: int, lr: float 
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         history.append(loss.item())
         if (step + 1) % checkpoint_every == 0 or step + 1 == end:
-            state = dict(net=net.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step + 1, history=history)
+            state = dict(net=net.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step + 1,
+                         history=history)
             atomic_write(ckpt, lambda p: torch.save(state, p), overwrite=True)
-            log(f'step {step + 1}/{steps} loss {np.mean(history[-checkpoint_every:]):.4f} ({time.perf_counter() - t0:.0f} s)')
+            log(f'step {step + 1}/{steps} loss {np.mean(history[-checkpoint_every:]):.4f} '
+                f'({time.perf_counter() - t0:.0f} s)')
     return net.eval()
 
 def train_inpaint(folder, steps: int = 3000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0, ch: int = 16,
@@ -164,12 +172,14 @@ def train_inpaint(folder, steps: int = 3000, batch_size: int = 16, lr: float = 2
 # %% ../nbs/70_inpaint.ipynb #73ecc8dc
 def save_small_net(net: nn.Module, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
     "Write `net`'s weights, class name, width `net.ch` and `metadata` to the safetensors file `path` atomically."
-    return save_weights(net.state_dict(), path, {'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch, 'metadata': metadata or {}}, overwrite)
+    return save_weights(net.state_dict(), path, {'format': f'regen_nb.{type(net).__name__}', 'ch': net.ch,
+                                                 'metadata': metadata or {}}, overwrite)
 
 def load_small_net(cls: type, path) -> nn.Module:
     "A `cls` network (eval mode, no gradients) from the file `save_small_net` wrote at `path`; its `metadata` attached."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no {cls.__name__} at {path}: train one and save it with save_small_net")
+    if not path.is_file(): raise FileNotFoundError(f"no {cls.__name__} at {path}: train one and save it with "
+                                                   "save_small_net")
     header, tensors = read_weights(path, f'regen_nb.{cls.__name__}', cls.__name__)
     net = load_weights_into(cls(header['ch']), tensors, path)
     net.metadata = header.get('metadata', {})
@@ -177,15 +187,18 @@ def load_small_net(cls: type, path) -> nn.Module:
 
 def load_inpainter(path=None, holes: str = 'eyes', device=None) -> InpaintNet:
     "The shipped inpainting network (or the one saved at `path`) whose samples have `holes` holes (see `with_holes`)."
-    return with_holes(load_small_net(InpaintNet, shipped_path('inpainter') if path is None else path), holes).to(get_device(device))
+    return with_holes(load_small_net(InpaintNet, shipped_path('inpainter') if path is None else path),
+                      holes).to(get_device(device))
 
 # %% ../nbs/70_inpaint.ipynb #9b02ec6b
 @torch.no_grad()
 def hole_inputs(seeds: Sequence[int], holes: str = 'eyes', size: int = 64, grow: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    "Toy faces `seeds` (N×3×H×W) and their holes (N×1×H×W): over the part (group) `holes`, or training's mix (`'train'`, from each seed)."
+    """Toy faces `seeds` (N×3×H×W) and their holes (N×1×H×W): over the part (group) `holes`, or training's mix
+    (`'train'`, from each seed)."""
     faces, parts = toy_face_batch(seeds, size)
     if holes == 'train':
-        return faces, torch.cat([training_holes(parts[i:i + 1], torch.Generator().manual_seed(int(s))) for i, s in enumerate(seeds)])
+        return faces, torch.cat([training_holes(parts[i:i + 1], torch.Generator().manual_seed(int(s))) for i,
+                                 s in enumerate(seeds)])
     return faces, part_hole(parts, holes, grow)
 
 @patch_to(InpaintNet)
@@ -214,7 +227,8 @@ INPAINT_PROJECTOR = dict(steps=300, batch_size=8, base_channels=16, max_channels
 
 # %% ../nbs/70_inpaint.ipynb #b77b76a3
 def clown_nose(size: int = 64) -> tuple[Image.Image, np.ndarray]:
-    "A clown nose (a red ball with a highlight, drawn procedurally) as `(RGB image on white, bool mask)`, `size`×`size`."
+    """A clown nose (a red ball with a highlight, drawn procedurally) as `(RGB image on white, bool mask)`,
+    `size`×`size`."""
     s = check_int('size', size, 8, 4096) * 4
     img = Image.new('RGBA', (s, s), (0, 0, 0, 0)); d = ImageDraw.Draw(img)
     d.ellipse((0.08 * s, 0.08 * s, 0.92 * s, 0.92 * s), fill=(205, 20, 30, 255))
@@ -223,10 +237,12 @@ def clown_nose(size: int = 64) -> tuple[Image.Image, np.ndarray]:
     return load_pattern(img.resize((size, size), Image.LANCZOS), size)
 
 def clown_nose_rule(net: Split, seeds: Sequence[int] = EXAMPLE_SEEDS, grow: float = 1.6) -> Rule:
-    "The rule 'nose → clown nose' for the split `net`: the clown nose over the nose the parser finds on the samples `seeds`."
+    """The rule 'nose → clown nose' for the split `net`: the clown nose over the nose the parser finds on the samples
+    `seeds`."""
     src, src_mask = clown_nose(net.size)
     masks = [m.numpy() for m in auto_mask(seed_faces(net, seeds), 'nose')]
-    return Rule(src, src_mask, list(seeds), masks, name='nose → clown nose', generator_hash=generator_hash(net), grow=grow)
+    return Rule(src, src_mask, list(seeds), masks, name='nose → clown nose', generator_hash=generator_hash(net),
+                grow=grow)
 
 INPAINT_RULES = {'eyes → star': 'eyes', 'nose → clown nose': 'nose'}   # rule: the holes its samples have
 
@@ -239,7 +255,8 @@ def inpaint_rule(name: str, net: InpaintNet, seeds: Sequence[int] = EXAMPLE_SEED
 # %% ../nbs/70_inpaint.ipynb #151f8230
 INPAINT_REWRITE = dict(rank=4)   # a rank-4 key subspace per rule: other holes keep their fills (measured below)
 
-def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequence[int] = EXAMPLE_SEEDS, **config) -> InpaintNet:
+def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequence[int] = EXAMPLE_SEEDS,
+                      **config) -> InpaintNet:
     "A copy of `net` rewritten with the example rule `name` (`INPAINT_RULES`); `config`: `RewriteConfig` fields."
     from regen_nb.rewrite import rewrite
     from regen_nb.projector import load_projector
@@ -250,8 +267,10 @@ def rewrite_inpainter(net: InpaintNet, name: str, projector=None, seeds: Sequenc
 
 # %% ../nbs/70_inpaint.ipynb #09d4bd0e
 @torch.no_grad()
-def fill_change_psnr(net: InpaintNet, net2: InpaintNet, holes: str, n: int = 500, seed: int = OOD_SEED, batch_size: int = 100) -> float:
-    "Mean PSNR (dB) inside the holes over `holes` between the fills of `net` and `net2` on `n` faces from `seed` (high: unchanged)."
+def fill_change_psnr(net: InpaintNet, net2: InpaintNet, holes: str, n: int = 500, seed: int = OOD_SEED,
+                     batch_size: int = 100) -> float:
+    """Mean PSNR (dB) inside the holes over `holes` between the fills of `net` and `net2` on `n` faces from `seed`
+    (high: unchanged)."""
     vals = []
     for s in range(0, check_int('n', n, 1), batch_size):
         faces, m = hole_inputs(range(seed + s, seed + min(n, s + batch_size)), holes)

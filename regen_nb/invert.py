@@ -28,8 +28,10 @@ __all__ = ['TASKS', 'SPACES', 'DEFAULT_COMPOSING_LAYER', 'reconstruction_loss', 
 # %% ../nbs/50_invert.ipynb #75a0903c
 def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor | None = None,
                         ssim_weight: float = 1.0) -> torch.Tensor:
-    "Per-image pixel L2 plus `ssim_weight`·(1 − SSIM) of `x_hat` against `x` (both N×3×H×W in `[-1, 1]`), over `mask` if given."
-    if x_hat.shape != x.shape: raise ValueError(f"x_hat {tuple(x_hat.shape)} and x {tuple(x.shape)} must have the same shape")
+    """Per-image pixel L2 plus `ssim_weight`·(1 − SSIM) of `x_hat` against `x` (both N×3×H×W in `[-1, 1]`), over `mask`
+    if given."""
+    if x_hat.shape != x.shape: raise ValueError(f"x_hat {tuple(x_hat.shape)} and x {tuple(x.shape)} must have the same "
+                                                "shape")
     sq = (x_hat - x).square().mean(1, keepdim=True)
     l2 = sq.flatten(1).mean(1) if mask is None else (sq * mask).flatten(1).sum(1) / mask.flatten(1).sum(1).clamp_min(1)
     if not ssim_weight: return l2
@@ -40,7 +42,8 @@ def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor
 TASKS = ('reconstruct', 'inpaint', 'colorize', 'super_resolve')
 
 def observe(images: torch.Tensor, task: str = 'reconstruct', factor: int = 4) -> torch.Tensor:
-    "What `task` lets us see of `images` (N×3×H×W): all of it, its grey levels repeated on 3 channels, or a `factor`× smaller copy. (Inpainting masks in the loss.)"
+    """What `task` lets us see of `images` (N×3×H×W): all of it, its grey levels repeated on 3 channels, or a `factor`×
+    smaller copy. (Inpainting masks in the loss.)"""
     check_choice('task', task, TASKS)
     if task == 'colorize':
         grey = (images * images.new_tensor([0.299, 0.587, 0.114])[:, None, None]).sum(1, keepdim=True)
@@ -50,28 +53,35 @@ def observe(images: torch.Tensor, task: str = 'reconstruct', factor: int = 4) ->
 
 # %% ../nbs/50_invert.ipynb #fd6344cd
 def known_mask(hole, n: int, size: int, device=None) -> torch.Tensor:
-    "The pixels to match (N×1×size×size, 1 = known) for a `hole` (H×W, 1×H×W or N×1×H×W; 1 = missing; resized to `size`)."
+    """The pixels to match (N×1×size×size, 1 = known) for a `hole` (H×W, 1×H×W or N×1×H×W; 1 = missing; resized to
+    `size`)."""
     hole = torch.as_tensor(np.asarray(hole) if not isinstance(hole, torch.Tensor) else hole).float()
     while hole.ndim < 4: hole = hole[None]
     if hole.shape[1] != 1 or hole.shape[0] not in (1, n):
         raise ValueError(f"hole must be H×W, 1×H×W or N×1×H×W with N={n}, got {tuple(hole.shape)}")
-    if not bool(torch.isfinite(hole).all()): raise ValueError("the hole holds NaN or infinite values; give 0 (known) and 1 (missing)")
+    if not bool(torch.isfinite(hole).all()): raise ValueError("the hole holds NaN or infinite values; give 0 (known) "
+                                                              "and 1 (missing)")
     if hole.shape[-2:] != (size, size):
-        warnings.warn(f"resizing the {hole.shape[-2]}×{hole.shape[-1]} hole to {size}×{size}, the size the generator works at; "
+        warnings.warn(f"resizing the {hole.shape[-2]}×{hole.shape[-1]} hole to {size}×{size}, the size the generator "
+                      "works at; "
                       "give a hole of the pictures' size to place it exactly")
         hole = F.interpolate(hole, (size, size), mode='nearest')
     hole = (hole > 0.5).float().expand(n, -1, -1, -1)
     frac = hole.flatten(1).mean(1)
-    if (frac == 0).any(): raise ValueError("the hole is empty (no pixel marked missing): nothing to inpaint; paint the region to fill, or use task='reconstruct'")
-    if (frac == 1).any(): raise ValueError("the hole covers the whole image: nothing is left to invert from; leave some pixels outside the hole")
+    if (frac == 0).any(): raise ValueError("the hole is empty (no pixel marked missing): nothing to inpaint; paint the "
+                                           "region to fill, or use task='reconstruct'")
+    if (frac == 1).any(): raise ValueError("the hole covers the whole image: nothing is left to invert from; leave "
+                                           "some pixels outside the hole")
     return (1 - hole).to(device)
 
 # %% ../nbs/50_invert.ipynb #3a5be13e
 def task_loss(x_hat: torch.Tensor, observed: torch.Tensor, task: str = 'reconstruct', known: torch.Tensor | None = None,
               factor: int = 4, ssim_weight: float = 1.0) -> torch.Tensor:
-    "Per-image `reconstruction_loss` between what `task` sees of `x_hat` and the `observed` image (for `inpaint`, over `known`)."
+    """Per-image `reconstruction_loss` between what `task` sees of `x_hat` and the `observed` image (for `inpaint`, over
+    `known`)."""
     if task == 'inpaint' and known is None: raise ValueError("task='inpaint' needs known (see known_mask)")
-    return reconstruction_loss(observe(x_hat, task, factor), observed, known if task == 'inpaint' else None, ssim_weight)
+    return reconstruction_loss(observe(x_hat, task, factor), observed, known if task == 'inpaint' else None,
+                               ssim_weight)
 
 # %% ../nbs/50_invert.ipynb #4ebe9060
 SPACES = ('z', 'w', 'w+')
@@ -83,7 +93,8 @@ def latent_image(net: SplitGenerator, latent: torch.Tensor, space: str = 'w+') -
 
 # %% ../nbs/50_invert.ipynb #2468bbae
 def initial_latent(G: Generator, n: int, space: str = 'w+', seed: int = 0) -> torch.Tensor:
-    "Starting codes for `n` images in `space`: the mean style for `w`/`w+`, the generator's own samples `seed ..` for `z`."
+    """Starting codes for `n` images in `space`: the mean style for `w`/`w+`, the generator's own samples `seed ..` for
+    `z`."""
     check_choice('space', space, SPACES)
     if space == 'z': return G.sample_z(n, seed)
     w = G.mean_latent(4096).detach()
@@ -108,9 +119,11 @@ def _diverged(step: int, why: str, lr: float):
 def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct', known: torch.Tensor | None = None,
            factor: int = 4, steps: int = 300, lr: float = 0.05, regularizer=None, ssim_weight: float = 1.0,
            progress: bool = True, live: bool | None = None, desc: str = 'inverting') -> list[dict]:
-    "Adam on `params` for `steps` so that `observe(make_image(), task)` matches `observe(x, task)`; returns the loss history."
+    """Adam on `params` for `steps` so that `observe(make_image(), task)` matches `observe(x, task)`; returns the loss
+    history."""
     steps, observed = check_int('steps', steps, 1), observe(x, task, factor)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if not (isinstance(lr, (int,
+                            float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     opt = torch.optim.Adam(params, lr=lr)
     view = LiveView() if (live if live is not None else in_notebook() and progress) else None
     history = []
@@ -120,14 +133,17 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
             per_image = task_loss(x_hat, observed, task, known, factor, ssim_weight)
             reg = regularizer(x_hat) if regularizer is not None else None
             loss = per_image.sum() + (reg.sum() if reg is not None else 0)
-            history.append(dict(step=step, loss=per_image.mean().item()) | ({'reg': reg.mean().item()} if reg is not None else {}))
+            history.append(dict(step=step,
+                                loss=per_image.mean().item()) | ({'reg': reg.mean().item()} if reg is not None else {}))
             if not math.isfinite(history[-1]['loss']): _diverged(step, f"the loss became {history[-1]['loss']}", lr)
             opt.zero_grad(set_to_none=True); loss.backward()
             try: opt.step()
-            except RuntimeError as e:                   # torch's Adam: "value cannot be converted to type float without overflow"
+            # torch's Adam: "value cannot be converted to type float without overflow"
+            except RuntimeError as e:
                 if 'overflow' not in str(e): raise
                 _diverged(step, f"lr={lr} overflows the optimiser's arithmetic", lr)
-            if not all(bool(torch.isfinite(p).all()) for p in params): _diverged(step, "the codes became NaN or infinite", lr)
+            if not all(bool(torch.isfinite(p).all()) for p in params): _diverged(step, "the codes became NaN or "
+                                                                                 "infinite", lr)
             if view is not None and (step % 25 == 0 or step == steps - 1):
                 strip = image_grid(torch.cat([x[:4], x_hat[:4].detach()]).cpu(), ncol=min(4, len(x)), scale=2)
                 view.update(history, strip, desc, picture_title='target / now')
@@ -162,10 +178,12 @@ def invert(G: Generator | SplitGenerator, images, space: str = 'w+', steps: int 
 
 # %% ../nbs/50_invert.ipynb #e66d9dbe
 class MultiCode(nn.Module):
-    "The mGANprior search variables for `n` images at `net`'s (single) memory layer: codes, channel importance, rest styles, skip weights."
+    """The mGANprior search variables for `n` images at `net`'s (single) memory layer: codes, channel importance, rest
+    styles, skip weights."""
     def __init__(self, net: SplitGenerator, n: int, n_codes: int = 20, seed: int = 0):
         super().__init__()
-        if len(net.layer_names) != 1: raise ValueError(f"mGANprior composes at one layer; decompose the generator at one layer, not {list(net.layer_names)}")
+        if len(net.layer_names) != 1: raise ValueError("mGANprior composes at one layer; decompose the generator at "
+                                                       f"one layer, not {list(net.layer_names)}")
         G, n, k = net.G, check_int('n', n, 1), check_int('n_codes', n_codes, 1)
         z = G.sample_z(n * k, seed)
         with torch.no_grad(): codes = G.style(z).view(n, k, G.style_dim)
@@ -186,10 +204,12 @@ class MultiCode(nn.Module):
 # %% ../nbs/50_invert.ipynb #b13bafdf
 DEFAULT_COMPOSING_LAYER = 'convs.3'   # 16×16: the compromise the layer-by-task table below argues for
 
-def invert_multicode(G: Generator | SplitGenerator, images, layer: str | None = None, n_codes: int = 20, steps: int = 300,
+def invert_multicode(G: Generator | SplitGenerator, images, layer: str | None = None, n_codes: int = 20,
+                     steps: int = 300,
                      lr: float = 0.05, task: str = 'reconstruct', hole=None, factor: int = 4, seed: int = 0,
                      ssim_weight: float = 1.0, progress: bool = True, live: bool | None = None) -> Inversion:
-    "mGANprior: `n_codes` codes per image composed at `layer` (default `DEFAULT_COMPOSING_LAYER`) with channel importance, searched by Adam."
+    """mGANprior: `n_codes` codes per image composed at `layer` (default `DEFAULT_COMPOSING_LAYER`) with channel
+    importance, searched by Adam."""
     base = G.G if isinstance(G, SplitGenerator) else G
     net = decompose(base, memory=layer or DEFAULT_COMPOSING_LAYER)
     x, known = _prepare(net, images, task, hole)
@@ -209,7 +229,10 @@ def render_inversion(G: Generator | SplitGenerator, inv: Inversion) -> torch.Ten
     base = G.G if isinstance(G, SplitGenerator) else G
     net = decompose(base, memory=inv.extra['layer'])
     mc = MultiCode(net, len(inv.latent), inv.latent.shape[1])
-    mc.codes.copy_(inv.latent); mc.alpha.copy_(inv.extra['alpha']); mc.w_rest.copy_(inv.extra['w_rest']); mc.skip_logits.copy_(inv.extra['skip_logits'])
+    mc.codes.copy_(inv.latent)
+    mc.alpha.copy_(inv.extra['alpha'])
+    mc.w_rest.copy_(inv.extra['w_rest'])
+    mc.skip_logits.copy_(inv.extra['skip_logits'])
     return mc(net)
 
 # %% ../nbs/50_invert.ipynb #c9119108

@@ -28,7 +28,8 @@ __all__ = ['STRATEGIES', 'VARIANTS', 'rewrite_samples', 'evaluate_rewrite', 'bef
 
 # %% ../nbs/32_judge.ipynb #5d683478
 @torch.no_grad()
-def rewrite_samples(G: Generator, G2: Generator, n: int, seed: int = OOD_SEED, batch_size: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+def rewrite_samples(G: Generator, G2: Generator, n: int, seed: int = OOD_SEED,
+                    batch_size: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     "`n` held-out faces (latents `sample_z(G, n, seed)`) from `G` and from `G2`, with the same fixed noise."
     net, net2 = decompose(G), decompose(G2)
     a = net.sample_images(check_int('n', n, 1), seed, batch_size)
@@ -44,7 +45,8 @@ def _part_l1(img: torch.Tensor, pattern: torch.Tensor, mask: torch.Tensor, box) 
 
 def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tensor, old_b: torch.Tensor, grow: float,
                 parts: str) -> dict | None:
-    "The measures of one face (`a` before, `b` after, `old_*` their part masks); `None` if the part is not found cleanly."
+    """The measures of one face (`a` before, `b` after, `old_*` their part masks); `None` if the part is not found
+    cleanly."""
     region = target_mask(rule, old_a.numpy(), parts)
     if region is None: return None
     img, pm, boxes = placed_pattern(rule, region, grow)
@@ -57,7 +59,8 @@ def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tenso
                 outside=1 - F.max_pool2d(pm.maximum(old), 7, 1, 3)[0, 0] > 0.5)
 
 # %% ../nbs/32_judge.ipynb #6c4ea56e
-def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, seed: int = OOD_SEED, parts: str | None = None,
+def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, seed: int = OOD_SEED,
+                     parts: str | None = None,
                      grow: float | None = None, batch_size: int = 100) -> dict:
     "How `G2` differs from `G` on `n` held-out faces, inside and outside the part the rule rewrites (see above)."
     info = getattr(G2, 'rewrite_info', {})
@@ -79,7 +82,8 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
                 pattern_shown=mean('shown'), old_part_gone=mean('gone'))
 
 # %% ../nbs/32_judge.ipynb #723223a9
-def before_after(G: Generator, G2: Generator, n: int = 8, seed: int = OOD_SEED, scale: int = 2, labels: bool = True) -> Image.Image:
+def before_after(G: Generator, G2: Generator, n: int = 8, seed: int = OOD_SEED, scale: int = 2,
+                 labels: bool = True) -> Image.Image:
     "A grid: `n` held-out faces of `G` (top row) and the same faces from `G2` (bottom row); `labels` names the rows."
     a, b = rewrite_samples(G, G2, n, seed)
     grid = image_grid(torch.cat([a, b]), ncol=n, scale=scale)
@@ -108,10 +112,12 @@ def rewrite_table(G: Generator, B: Projector, variants: dict[str, dict], rules: 
             rows.append(dict(rule=name, variant=variant, seconds=round(seconds, 1), **evaluate_rewrite(G, G2, rule, n=n)))
     return rows
 
-def table_markdown(rows: list[dict], cols: Sequence[str] = ('pattern_shown', 'outside_psnr', 'outside_ssim', 'region_change',
+def table_markdown(rows: list[dict], cols: Sequence[str] = ('pattern_shown', 'outside_psnr', 'outside_ssim',
+                                                            'region_change',
                    'pattern_l1_after', 'old_part_gone', 'seconds')) -> str:
     "The rows of `rewrite_table` as a markdown table."
-    fmt = lambda v: 'n/a' if v is None else f'{v:.3f}' if isinstance(v, float) and abs(v) < 10 else f'{v:.1f}' if isinstance(v, float) else str(v)
+    fmt = lambda v: 'n/a' if v is None else f'{v:.3f}' if isinstance(v,
+                                                                     float) and abs(v) < 10 else f'{v:.1f}' if isinstance(v, float) else str(v)
     head = '| rule | variant | ' + ' | '.join(cols) + ' |\n|' + '---|' * (len(cols) + 2) + '\n'
     return head + '\n'.join(f"| {r['rule']} | {r['variant']} | " + ' | '.join(fmt(r[c]) for c in cols) + ' |' for r in rows)
 
@@ -134,7 +140,8 @@ def bench_rewrite(device=None, steps: int = 20, threads: int | None = None) -> d
         G = load_generator(device=device)
         rule, B = load_example_rule(), load_projector(net=decompose(G))
         t0 = time.perf_counter(); rewrite(G, rule, B, progress=False, live=False)
-        res = dict(device=str(next(G.parameters()).device), threads=torch.get_num_threads(), default_steps=RewriteConfig().steps,
+        res = dict(device=str(next(G.parameters()).device), threads=torch.get_num_threads(),
+                   default_steps=RewriteConfig().steps,
                    default_seconds=round(time.perf_counter() - t0, 2), per_step_s={})
         for method in METHODS:
             t0 = time.perf_counter(); rewrite(G, rule, B, method=method, steps=steps, progress=False, live=False)

@@ -23,7 +23,8 @@ def _as_batch(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     "Check that `a` and `b` are images of one shape; return them as `N×C×H×W` and whether they were single images."
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         raise ValueError(f"a and b must be torch tensors, got {type(a).__name__} and {type(b).__name__}")
-    if a.shape != b.shape: raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape != b.shape: raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and "
+                                            f"{tuple(b.shape)}")
     if a.ndim not in (3, 4): raise ValueError(f"images must be 3×H×W or N×3×H×W, got shape {tuple(a.shape)}")
     single = a.ndim == 3
     return (a[None], b[None], True) if single else (a, b, False)
@@ -82,9 +83,11 @@ def _blur_valid(x: torch.Tensor, win: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/04_metrics.ipynb #e7fdda13
 def ssim_map(a: torch.Tensor, b: torch.Tensor, win_size: int = 7, win_sigma: float = 1.5,
              K: tuple[float, float] = (0.01, 0.03)) -> torch.Tensor:
-    "Local SSIM of images `a`, `b` in `[-1, 1]`: `N×C×(H-win_size+1)×(W-win_size+1)`; entry `(i, j)` is centred on pixel `(i+r, j+r)`, `r = win_size//2`."
+    """Local SSIM of images `a`, `b` in `[-1, 1]`: `N×C×(H-win_size+1)×(W-win_size+1)`; entry `(i, j)` is centred on
+    pixel `(i+r, j+r)`, `r = win_size//2`."""
     a, b, single = _as_batch(a, b)
-    if min(a.shape[-2:]) < win_size: raise ValueError(f"images of size {tuple(a.shape[-2:])} are smaller than win_size={win_size}")
+    if min(a.shape[-2:]) < win_size: raise ValueError(f"images of size {tuple(a.shape[-2:])} are smaller than "
+                                                      f"win_size={win_size}")
     x, y = (a.float() + 1) / 2, (b.float() + 1) / 2
     win = gaussian_window(win_size, win_sigma).to(x.device)
     mx, my = _blur_valid(x, win), _blur_valid(y, win)
@@ -97,7 +100,8 @@ def ssim_map(a: torch.Tensor, b: torch.Tensor, win_size: int = 7, win_sigma: flo
 
 # %% ../nbs/04_metrics.ipynb #edb84ddb
 def ssim(a: torch.Tensor, b: torch.Tensor, mask=None, win_size: int = 7, win_sigma: float = 1.5) -> torch.Tensor:
-    "Structural similarity of images `a`, `b` in `[-1, 1]`, per image, over the whole image or the windows centred in `mask`. Differentiable."
+    """Structural similarity of images `a`, `b` in `[-1, 1]`, per image, over the whole image or the windows centred in
+    `mask`. Differentiable."""
     a, b, single = _as_batch(a, b)
     smap = ssim_map(a, b, win_size, win_sigma)
     if mask is not None:
@@ -127,7 +131,8 @@ def lpips_available(net: str = 'alex') -> bool:
 _LPIPS_MODELS = {}
 
 def lpips_model(net: str = 'alex', download: bool = False, device=None) -> torch.nn.Module:
-    "The LPIPS model for backbone `net` in eval mode on `device`, built once and cached; see `lpips_distance` for `download`."
+    """The LPIPS model for backbone `net` in eval mode on `device`, built once and cached; see `lpips_distance` for
+    `download`."""
     check_choice('net', net, LPIPS_BACKBONES)
     device = get_device(device)
     key = (net, str(device))
@@ -147,7 +152,8 @@ def lpips_model(net: str = 'alex', download: bool = False, device=None) -> torch
 # %% ../nbs/04_metrics.ipynb #3492b63a
 def lpips_distance(a: torch.Tensor, b: torch.Tensor, net: str = 'alex', download: bool = False,
                    model: torch.nn.Module | None = None, device=None) -> torch.Tensor:
-    "LPIPS distance between images `a` and `b` in `[-1, 1]`, per image (lower is closer). Needs the backbone weights (`lpips_available`)."
+    """LPIPS distance between images `a` and `b` in `[-1, 1]`, per image (lower is closer). Needs the backbone weights
+    (`lpips_available`)."""
     a, b, single = _as_batch(a, b)
     model = model if model is not None else lpips_model(net, download, device)
     dev = next(model.parameters()).device
@@ -162,7 +168,8 @@ def _binomial_filter(channels: int, device=None) -> torch.Tensor:
 
 def _pyr_down(x: torch.Tensor) -> torch.Tensor:
     "Blur with the binomial filter (mirrored borders) and keep every second pixel, like `cv2.pyrDown`."
-    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode='reflect'), _binomial_filter(x.shape[1], x.device), groups=x.shape[1])[..., ::2, ::2]
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode='reflect'), _binomial_filter(x.shape[1], x.device),
+                    groups=x.shape[1])[..., ::2, ::2]
 
 def _pyr_up(x: torch.Tensor) -> torch.Tensor:
     "Insert zeros between pixels and blur with 4× the binomial filter, like `cv2.pyrUp`."
@@ -172,7 +179,8 @@ def _pyr_up(x: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/04_metrics.ipynb #75f98b70
 def laplacian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
-    "The Laplacian pyramid of `images` (`N×C×H×W`): `levels` tensors, finest first; the last one is the blurred residual."
+    """The Laplacian pyramid of `images` (`N×C×H×W`): `levels` tensors, finest first; the last one is the blurred
+    residual."""
     pyramid = [images.float()]
     for _ in range(levels - 1):
         pyramid.append(_pyr_down(pyramid[-1]))
@@ -181,7 +189,8 @@ def laplacian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
 
 # %% ../nbs/04_metrics.ipynb #803b9a0e
 def _neighbourhoods(level: torch.Tensor, per_image: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    "`per_image` random `size`×`size` neighbourhoods (all channels) from each image of `level`, flattened: `(N·per_image)×(C·size²)`."
+    """`per_image` random `size`×`size` neighbourhoods (all channels) from each image of `level`, flattened:
+    `(N·per_image)×(C·size²)`."""
     n, c, h, w = level.shape
     r = size // 2
     ys = torch.randint(r, h - r, (n * per_image,), generator=generator).to(level.device)
@@ -199,7 +208,8 @@ def _normalise_channels(desc: torch.Tensor, channels: int) -> torch.Tensor:
 
 # %% ../nbs/04_metrics.ipynb #5a005a08
 def _wasserstein_1d(pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
-    "1-Wasserstein distance between the columns of `pa` (`Na×K`) and `pb` (`Nb×K`), both sorted along dim 0: `K` values."
+    """1-Wasserstein distance between the columns of `pa` (`Na×K`) and `pb` (`Nb×K`), both sorted along dim 0: `K`
+    values."""
     na, nb = len(pa), len(pb)
     if na == nb: return (pa - pb).abs().mean(0)
     t = torch.cat([torch.arange(na + 1, dtype=torch.float64) / na, torch.arange(nb + 1, dtype=torch.float64) / nb]).unique()
@@ -210,7 +220,8 @@ def _wasserstein_1d(pa: torch.Tensor, pb: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/04_metrics.ipynb #f244e8de
 def _sliced_w1(a: torch.Tensor, b: torch.Tensor, n_dirs: int, repeats: int, generator: torch.Generator,
                chunk: int = 128) -> float:
-    "Sliced 1-Wasserstein distance between point sets `a` (`Na×D`) and `b` (`Nb×D`): the mean over `repeats·n_dirs` random unit directions."
+    """Sliced 1-Wasserstein distance between point sets `a` (`Na×D`) and `b` (`Nb×D`): the mean over `repeats·n_dirs`
+    random unit directions."""
     total = 0.
     for _ in range(repeats):
         dirs = torch.randn(a.shape[1], n_dirs, generator=generator, dtype=a.dtype)
@@ -223,12 +234,14 @@ def _sliced_w1(a: torch.Tensor, b: torch.Tensor, n_dirs: int, repeats: int, gene
 # %% ../nbs/04_metrics.ipynb #941eb093
 def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, min_res: int = 16, per_image: int = 128,
                        nhood: int = 7, n_dirs: int = 128, repeats: int = 4, seed: int = 0) -> dict:
-    "Multi-scale sliced Wasserstein distance (×10³) between image sets `N×3×H×W` in `[-1, 1]`: `{resolution: distance, ..., 'avg': mean}`."
+    """Multi-scale sliced Wasserstein distance (×10³) between image sets `N×3×H×W` in `[-1, 1]`: `{resolution: distance,
+    ..., 'avg': mean}`."""
     for name, x in (('images_a', images_a), ('images_b', images_b)):
         if not isinstance(x, torch.Tensor) or x.ndim != 4:
             raise ValueError(f"{name} must be a tensor N×C×H×W, got {getattr(x, 'shape', type(x).__name__)}")
     if images_a.shape[1:] != images_b.shape[1:]:
-        raise ValueError(f"images_a and images_b must have the same C×H×W, got {tuple(images_a.shape[1:])} and {tuple(images_b.shape[1:])}")
+        raise ValueError(f"images_a and images_b must have the same C×H×W, got {tuple(images_a.shape[1:])} and "
+                         f"{tuple(images_b.shape[1:])}")
     c, h, w = images_a.shape[1:]
     min_res = check_int('min_res', min_res, nhood, min(h, w))
     resolutions = [h]
@@ -249,10 +262,12 @@ def sliced_wasserstein(images_a: torch.Tensor, images_b: torch.Tensor, min_res: 
 # %% ../nbs/04_metrics.ipynb #b03f8ca7
 def sliced_wasserstein_features(feats_a: torch.Tensor, feats_b: torch.Tensor, n_dirs: int = 512,
                                 seed: int = 0) -> float:
-    "Sliced 1-Wasserstein distance between feature sets `N×D` (or `N×...`, flattened), over `n_dirs` random unit directions."
+    """Sliced 1-Wasserstein distance between feature sets `N×D` (or `N×...`, flattened), over `n_dirs` random unit
+    directions."""
     a, b = torch.as_tensor(feats_a).detach(), torch.as_tensor(feats_b).detach()
     a, b = a.reshape(len(a), -1).float(), b.reshape(len(b), -1).float().to(a.device)
-    if a.shape[1] != b.shape[1]: raise ValueError(f"feats_a and feats_b must have the same feature size, got {a.shape[1]} and {b.shape[1]}")
+    if a.shape[1] != b.shape[1]: raise ValueError("feats_a and feats_b must have the same feature size, got "
+                                                  f"{a.shape[1]} and {b.shape[1]}")
     if len(a) == 0 or len(b) == 0: raise ValueError("feats_a and feats_b must each hold at least one sample")
     n_dirs = check_int('n_dirs', n_dirs, 1)
     return _sliced_w1(a, b, n_dirs, 1, torch.Generator().manual_seed(seed))

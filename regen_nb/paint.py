@@ -84,7 +84,8 @@ def _as_mask(self: StrokeModel, mask) -> np.ndarray:
     if isinstance(mask, torch.Tensor): mask = mask.detach().cpu().numpy()
     arr = np.asarray(mask)
     if arr.shape != (self.height, self.width):
-        raise ValueError(f"mask has shape {arr.shape}, expected {(self.height, self.width)} (height, width of the image)")
+        raise ValueError(f"mask has shape {arr.shape}, expected {(self.height, self.width)} (height, width of the "
+                         "image)")
     if arr.dtype != bool:
         if not np.isin(arr, (0, 1)).all(): raise ValueError("mask must hold booleans or 0/1 values")
         arr = arr.astype(bool)
@@ -227,11 +228,14 @@ def _file_bytes(content) -> bytes:
     return bytes(content)
 
 def uploaded_files(value) -> list[dict]:
-    "The files in a `FileUpload.value` of ipywidgets 8 (tuple of dicts) or 7 (dict by name), as dicts: name, type, size, content (bytes)."
+    """The files in a `FileUpload.value` of ipywidgets 8 (tuple of dicts) or 7 (dict by name), as dicts: name, type,
+    size, content (bytes)."""
     if isinstance(value, dict):                          # ipywidgets 7: {name: {'metadata': {...}, 'content': bytes}}
-        files = [dict(name=name, type=f.get('metadata', {}).get('type', ''), content=f.get('content')) for name, f in value.items()]
+        files = [dict(name=name, type=f.get('metadata', {}).get('type', ''), content=f.get('content')) for name,
+                 f in value.items()]
     elif isinstance(value, (tuple, list)):               # ipywidgets 8: ({'name', 'type', 'size', 'content', ...}, ...)
-        if not all(isinstance(f, dict) for f in value): raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")
+        if not all(isinstance(f,
+                              dict) for f in value): raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")
         files = [dict(name=f.get('name', ''), type=f.get('type', ''), content=f.get('content')) for f in value]
     else: raise TypeError(f"not a FileUpload value (a tuple of dicts, or a dict by file name): {type(value).__name__}")
     for f in files:
@@ -248,21 +252,24 @@ NO_WIDGETS = ("{name}: an interactive widget. If you see this text instead of it
               "with mask_overlay.")
 
 def widget_bundle(widget, text: str) -> dict:
-    "The display data of `widget`: its view (where widgets run) and `text` (shown where they do not); only `text` once closed."
+    """The display data of `widget`: its view (where widgets run) and `text` (shown where they do not); only `text` once
+    closed."""
     bundle = {'text/plain': text}
     if widget._view_name is not None and getattr(widget, 'comm', None) is not None:
         bundle[WIDGET_VIEW] = {'version_major': 2, 'version_minor': 0, 'model_id': widget.model_id}
     return bundle
 
 class TextFallback:
-    "Mixin for a widget class (before the ipywidgets base): it displays as `widget_bundle(self, self.fallback_text())` in ipywidgets 7 and 8."
+    """Mixin for a widget class (before the ipywidgets base): it displays as `widget_bundle(self, self.fallback_text())`
+    in ipywidgets 7 and 8."""
     def fallback_text(self) -> str: return NO_WIDGETS.format(name=type(self).__name__)
     def _repr_mimebundle_(self, **kwargs): return widget_bundle(self, self.fallback_text())
     def _ipython_display_(self, **kwargs):
         "IPython prefers this hook, and ipywidgets 7 defines it: send the same bundle through it."
         from IPython.display import display
         display(widget_bundle(self, self.fallback_text()), raw=True)
-        if hasattr(self, '_handle_displayed'): self._handle_displayed(**kwargs)   # ipywidgets 7's on_displayed callbacks
+        # ipywidgets 7's on_displayed callbacks
+        if hasattr(self, '_handle_displayed'): self._handle_displayed(**kwargs)
 
 # %% ../nbs/40_paint.ipynb #1b0f209e
 class MaskPainter(TextFallback, widgets.VBox):

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import (shipped_path, read_weights, save_weights, check_choice, check_int, get_device, seed_everything,
+from .core import (shipped_path, read_weights, save_weights, check_choice, check_int, get_device,
+                           seed_everything,
                            to_tensor)
 from .toyfaces import HELDOUT_SEED, PART_NAMES, PART_GROUPS, toy_face, toy_face_batch
 
@@ -28,7 +29,8 @@ __all__ = ['PARSER_FORMAT', 'PartParser', 'render_part_pool', 'augment_faces', '
 # %% ../nbs/05_parts.ipynb #59e4790e
 def _double_conv(c_in: int, c_out: int) -> nn.Sequential:
     "Two 3×3 convolutions, each followed by GroupNorm and ReLU: one level of the U-Net."
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.GroupNorm(4, c_out), nn.ReLU(inplace=True),
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.GroupNorm(4, c_out),
+                         nn.ReLU(inplace=True),
                          nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.GroupNorm(4, c_out), nn.ReLU(inplace=True))
 
 # %% ../nbs/05_parts.ipynb #9ea9e21e
@@ -94,12 +96,14 @@ def _shift(x: torch.Tensor, dx: Sequence[int], dy: Sequence[int], pad: int) -> t
 def augment_faces(images: torch.Tensor, parts: torch.Tensor, generator: torch.Generator | None = None,
                   max_shift: int = 3, max_noise: float = 0.1, max_blur: float = 1.0, max_blotch: float = 0.15,
                   max_speckle: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
-    "Jitter colour, add blotches, blur, add noise and speckles, shift `images` (`N×3×H×W` in `[-1, 1]`); `parts` shift along."
+    """Jitter colour, add blotches, blur, add noise and speckles, shift `images` (`N×3×H×W` in `[-1, 1]`); `parts` shift
+    along."""
     n, _, h, w = images.shape
     rand = lambda *shape: torch.rand(*shape, generator=generator)
     gain = 1 + 0.15 * (2 * rand(n, 1, 1, 1) - 1) + 0.05 * (2 * rand(n, 3, 1, 1) - 1)
     offset = 0.1 * (2 * rand(n, 1, 1, 1) - 1)
-    blotches = F.interpolate(torch.randn(n, 3, 4, 4, generator=generator), size=(h, w), mode='bicubic', align_corners=False)
+    blotches = F.interpolate(torch.randn(n, 3, 4, 4, generator=generator), size=(h, w), mode='bicubic',
+                             align_corners=False)
     x = images * gain + offset + max_blotch * rand(n, 1, 1, 1) * blotches
     x = _blur(x, max_blur * rand(n) * (rand(n) < 0.5))
     x = x + max_noise * rand(n, 1, 1, 1) * torch.randn(x.shape, generator=generator)
@@ -145,7 +149,8 @@ def train_part_parser(steps: int = 1200, batch_size: int = 16, lr: float = 3e-3,
     parser.eval()
     parser.history = history
     parser.train_info = dict(steps=steps, batch_size=batch_size, lr=lr, seed=seed, pool_size=pool_size,
-                             render_seconds=round(render_secs, 1), train_seconds=round(time.perf_counter() - t0 - render_secs, 1),
+                             render_seconds=round(render_secs,
+                                                  1), train_seconds=round(time.perf_counter() - t0 - render_secs, 1),
                              device=str(device))
     return parser
 
@@ -155,7 +160,8 @@ PARSER_FORMAT = 'regen_nb.part_parser/2'
 # %% ../nbs/05_parts.ipynb #a76d4497
 def save_part_parser(parser: PartParser, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
     "Save `parser`'s weights and config, plus JSON-able `metadata`, to the safetensors file `path`."
-    header = {'format': PARSER_FORMAT, 'config': parser.config, 'part_names': list(PART_NAMES), 'metadata': metadata or {}}
+    header = {'format': PARSER_FORMAT, 'config': parser.config, 'part_names': list(PART_NAMES),
+              'metadata': metadata or {}}
     return save_weights(parser.state_dict(), path, header, overwrite)
 
 # %% ../nbs/05_parts.ipynb #c2d2cbb0
@@ -163,7 +169,9 @@ def part_parser_metadata(path=None) -> dict:
     "The header of a saved part parser (`None`: the shipped one): format, config, part names and metadata."
     path = Path(path) if path is not None else shipped_path('part_parser')
     if not path.exists():
-        raise FileNotFoundError(f"No part parser at {path}" + ("; train one with train_part_parser and save_part_parser" if path == shipped_path('part_parser') else ""))
+        raise FileNotFoundError("No part parser at "
+                                f"{path}" + ("; train one with train_part_parser and "
+                                             "save_part_parser" if path == shipped_path('part_parser') else ""))
     header = read_weights(path, PARSER_FORMAT, 'part parser')[0]
     return {k: header[k] for k in ('config', 'part_names', 'metadata')}
 
@@ -172,7 +180,8 @@ def load_part_parser(path=None, device=None) -> PartParser:
     "Load a saved part parser (`None`: the one shipped with the package) in eval mode on `device`."
     path = Path(path) if path is not None else shipped_path('part_parser')
     if not path.exists(): part_parser_metadata(path)                     # the error that says how to make one
-    meta, state = read_weights(path, PARSER_FORMAT, 'part parser')       # refuses another format, NaN or infinite weights
+    # refuses another format, NaN or infinite weights
+    meta, state = read_weights(path, PARSER_FORMAT, 'part parser')
     if meta['part_names'] != list(PART_NAMES):
         raise ValueError(f"{path} was trained on parts {meta['part_names']}, but this version uses {list(PART_NAMES)}")
     parser = PartParser(**meta['config'])
@@ -212,7 +221,8 @@ def parse_parts(images, parser: PartParser | None = None, batch_size: int = 256)
     for chunk in x.split(batch_size):
         chunk = chunk.to(device=device, dtype=torch.float32)
         h, w = chunk.shape[-2:]
-        if (h, w) != (size, size): chunk = F.interpolate(chunk, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+        if (h, w) != (size, size): chunk = F.interpolate(chunk, size=(size, size), mode='bilinear', antialias=True,
+                                                         align_corners=False)
         logits = parser(chunk)
         if (h, w) != (size, size): logits = F.interpolate(logits, size=(h, w), mode='bilinear', align_corners=False)
         out.append(logits.argmax(1).cpu())
@@ -222,10 +232,12 @@ def parse_parts(images, parser: PartParser | None = None, batch_size: int = 256)
 def part_iou(pred: torch.Tensor, true: torch.Tensor) -> dict[str, float]:
     "Intersection over union of each part in `PART_NAMES` between label maps `pred` and `true`, pooled over all images."
     pred, true = torch.as_tensor(pred).long(), torch.as_tensor(true).long()
-    if pred.shape != true.shape: raise ValueError(f"pred {tuple(pred.shape)} and true {tuple(true.shape)} must have the same shape")
+    if pred.shape != true.shape: raise ValueError(f"pred {tuple(pred.shape)} and true {tuple(true.shape)} must have "
+                                                  "the same shape")
     n = len(PART_NAMES)
     inter = torch.bincount(true[pred == true].flatten(), minlength=n)[:n].double()
-    union = (torch.bincount(pred.flatten(), minlength=n)[:n] + torch.bincount(true.flatten(), minlength=n)[:n]).double() - inter
+    union = (torch.bincount(pred.flatten(), minlength=n)[:n] + torch.bincount(true.flatten(),
+                                                                              minlength=n)[:n]).double() - inter
     return {name: (inter[k] / union[k]).item() if union[k] > 0 else float('nan') for k, name in enumerate(PART_NAMES)}
 
 # %% ../nbs/05_parts.ipynb #a254b3d7

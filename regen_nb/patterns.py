@@ -19,7 +19,8 @@ __all__ = ['SUPERSAMPLE', 'DRAWN_PATTERNS', 'PHOTO_MARGIN', 'PHOTO_CROPS', 'PHOT
 
 # %% ../nbs/06_patterns.ipynb #82073098
 def ellipse_mask(size: int | tuple[int, int], box=None, *, center=None, radii=None) -> np.ndarray:
-    "A boolean mask of shape `size` (an int, or `(h, w)`) that is True inside the ellipse in `box` or at `center` with `radii`."
+    """A boolean mask of shape `size` (an int, or `(h, w)`) that is True inside the ellipse in `box` or at `center` with
+    `radii`."""
     h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     check_int('height', h, 1); check_int('width', w, 1)
     if (box is None) == (center is None and radii is None):
@@ -124,7 +125,8 @@ _DRAWERS = dict(star=_draw_star, heart=_draw_heart, sunglasses=_draw_sunglasses,
 DRAWN_PATTERNS = tuple(_DRAWERS)
 
 def draw_pattern(name: str, size: int = 64) -> Image.Image:
-    "The drawn pattern `name` (one of `DRAWN_PATTERNS`) as an anti-aliased RGBA image `size`×`size`, transparent around it."
+    """The drawn pattern `name` (one of `DRAWN_PATTERNS`) as an anti-aliased RGBA image `size`×`size`, transparent
+    around it."""
     check_choice('name', name, DRAWN_PATTERNS)
     size = check_int('size', size, 8, 4096)
     s = size * SUPERSAMPLE
@@ -202,7 +204,8 @@ def load_pattern(name_or_path, size: int = 64, background=(255, 255, 255)) -> tu
                          f"choose one of {list(PATTERN_NAMES)} or give the path of an image")
     img = _center_square(img)
     if 4 * img.width < size:                              # a tiny picture blown up: say so rather than paste a blur
-        warnings.warn(f"the pattern is only {img.width}×{img.height} pixels; enlarging it to {size}×{size} makes it a blur or a block of "
+        warnings.warn(f"the pattern is only {img.width}×{img.height} pixels; enlarging it to {size}×{size} makes it a "
+                      "blur or a block of "
                       f"colour: use a picture of at least {size // 4}×{size // 4}")
     if _has_alpha(img):
         img = img.convert('RGBA').resize((size, size), Image.LANCZOS)

@@ -16,7 +16,8 @@ from PIL import Image
 from fastcore.basics import patch
 from torch import nn
 
-from .core import (shipped_path, latest_checkpoint, read_safetensors, read_weights, save_weights, write_safetensors, check_int, get_device,
+from .core import (shipped_path, latest_checkpoint, read_safetensors, read_weights, save_weights,
+                           write_safetensors, check_int, get_device,
                            write_checkpoint, image_grid, load_image, to_tensor)
 from .decompose import SplitGenerator, SplitState, decompose, generator_hash
 from .metrics import lpips_available, lpips_distance, psnr, ssim, ssim_map, sliced_wasserstein_features
@@ -67,7 +68,8 @@ class Projector(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if images.ndim != 4 or images.shape[1:] != (3, self.size, self.size):
-            raise ValueError(f"images must be N×3×{self.size}×{self.size}, got {tuple(images.shape)}; project() resizes")
+            raise ValueError(f"images must be N×3×{self.size}×{self.size}, got {tuple(images.shape)}; project() "
+                             "resizes")
         h = self.merge(torch.cat([self.encoder(images), F.pixel_unshuffle(images, self.factor)], 1))
         return fused_leaky_relu(self.head(F.leaky_relu(self.align(h), 0.2)))
 
@@ -95,7 +97,8 @@ def generated_batch(net: SplitGenerator, n: int, generator: torch.Generator) -> 
 def _uniform(g: torch.Generator, *shape) -> torch.Tensor: return torch.rand(*shape, generator=g)
 
 def _blob_mask(h: int, w: int, g: torch.Generator, device) -> tuple[torch.Tensor, tuple[float, float, float]]:
-    "A random blob (ellipse, rotated square or diamond, 6–28 px) as an `H×W` 0/1 float mask; also its centre and radius."
+    """A random blob (ellipse, rotated square or diamond, 6–28 px) as an `H×W` 0/1 float mask; also its centre and
+    radius."""
     yy, xx = torch.meshgrid(torch.arange(h, device=device) + 0.5, torch.arange(w, device=device) + 0.5, indexing='ij')
     size, aspect = 6 + 22 * _uniform(g, 1).item() * min(h, w) / 64, 0.6 + 0.8 * _uniform(g, 1).item()
     rx, ry = size / 2 * aspect, size / 2 / aspect
@@ -144,12 +147,14 @@ def paste_augment(images: torch.Tensor, generator: torch.Generator, n: int | Non
 
 # %% ../nbs/20_projector.ipynb #1bb9c10e
 def feature_keep_mask(masks: torch.Tensor, resolution: int, dilate: int = 5) -> torch.Tensor:
-    "1 at the value pixels (`N×1×r×r`) at least `dilate` image pixels away from the edited region in `masks` (`N×1×H×W`)."
+    """1 at the value pixels (`N×1×r×r`) at least `dilate` image pixels away from the edited region in `masks`
+    (`N×1×H×W`)."""
     touched = F.max_pool2d(masks, 2 * dilate + 1, 1, dilate) if dilate else masks
     return 1 - F.adaptive_max_pool2d(touched, resolution)
 
 # %% ../nbs/20_projector.ipynb #62ca096d
-def feature_loss(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+def feature_loss(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor,
+                 keep: torch.Tensor | None = None) -> torch.Tensor:
     "Mean of `((pred − target) / scale)²` (`scale`: one std per channel) over all positions or those where `keep` is 1."
     d = ((pred - target) / scale.view(1, -1, 1, 1)) ** 2
     if keep is None: return d.mean()
@@ -158,7 +163,8 @@ def feature_loss(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor, 
 # %% ../nbs/20_projector.ipynb #8c255fd6
 def semi_cycle_loss(recon: torch.Tensor, images: torch.Tensor, region: torch.Tensor | None = None,
                     region_weight: float = 1.0, win_size: int = 7) -> torch.Tensor:
-    "`L1 + (1 − SSIM)` of `recon` vs `images`, plus `region_weight` × the same inside `region` (`N×1×H×W`, e.g. pasted blobs)."
+    """`L1 + (1 − SSIM)` of `recon` vs `images`, plus `region_weight` × the same inside `region` (`N×1×H×W`, e.g. pasted
+    blobs)."""
     loss = (recon - images).abs().mean() + (1 - ssim(recon, images, win_size=win_size)).mean()
     if region is None or not region_weight or region.sum() == 0: return loss
     r = win_size // 2
@@ -192,7 +198,8 @@ class ProjectorConfig:
             check_int(name, getattr(self, name), 1)
         for name in ('lr', 'feature_weight', 'adversarial_weight', 'semi_cycle_weight', 'region_weight'):
             if not getattr(self, name) >= 0: raise ValueError(f"{name}={getattr(self, name)} must be a number >= 0")
-        if not 0 <= self.augment < 1: raise ValueError(f"augment={self.augment} must be in [0, 1): some images must stay clean")
+        if not 0 <= self.augment < 1: raise ValueError(f"augment={self.augment} must be in [0, 1): some images must "
+                                                       "stay clean")
         if self.feature_weight == self.semi_cycle_weight == 0:
             raise ValueError("feature_weight and semi_cycle_weight are both 0: nothing would train B")
 
@@ -225,8 +232,10 @@ class ProjectorTrainer(Trainer):
 
 # %% ../nbs/20_projector.ipynb #9d4f2b61
 @patch
-def step_batch(self: ProjectorTrainer, g: torch.Generator, n: int) -> tuple[SplitState, torch.Tensor, torch.Tensor, int]:
-    "`n` generated samples drawn from `g`, the first `n_edit` of them with a pasted blob: `(state, images, blobs, n_edit)`."
+def step_batch(self: ProjectorTrainer, g: torch.Generator, n: int) -> tuple[SplitState, torch.Tensor, torch.Tensor,
+                                                                            int]:
+    """`n` generated samples drawn from `g`, the first `n_edit` of them with a pasted blob: `(state, images, blobs,
+    n_edit)`."""
     st = generated_batch(self.net, n, g)
     n_edit = min(round(self.config.augment * n), n - 1)   # at least one clean image for D_f
     x, blobs = paste_augment(st.image, g, n_edit)
@@ -235,7 +244,8 @@ def step_batch(self: ProjectorTrainer, g: torch.Generator, n: int) -> tuple[Spli
 @patch
 def projector_loss(self: ProjectorTrainer, st: SplitState, x: torch.Tensor, blobs: torch.Tensor, n_edit: int,
                    B: nn.Module | None = None) -> tuple[torch.Tensor, dict, torch.Tensor]:
-    "B's loss on one batch (`B`: `self.B` or a wrapper of it, e.g. DDP): `(loss, its parts, B(x))`; D_f is used, not trained."
+    """B's loss on one batch (`B`: `self.B` or a wrapper of it, e.g. DDP): `(loss, its parts, B(x))`; D_f is used, not
+    trained."""
     c, net = self.config, self.net
     value = (B or self.B)(x)
     logs, loss = {}, value.new_zeros(())
@@ -292,11 +302,14 @@ class frozen:
 def save_checkpoint(self: ProjectorTrainer, folder, keep: int = 2) -> Path:
     "Write the full training state to `folder/ckpt-STEP` atomically and point `folder/latest` at it."
     def write(tmp: Path):
-        tensors = {f'B.{k}': v for k, v in self.B.state_dict().items()} | {f'D.{k}': v for k, v in self.D.state_dict().items()}
+        tensors = {f'B.{k}': v for k, v in self.B.state_dict().items()} | {f'D.{k}': v for k,
+                                                                           v in self.D.state_dict().items()}
         tensors['value_scale'] = self.value_scale
-        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, tmp / 'weights.safetensors')
+        write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()},
+                          tmp / 'weights.safetensors')
         torch.save({'opt_b': self.opt_b.state_dict(), 'opt_d': self.opt_d.state_dict()}, tmp / 'optim.pt')
-        state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config), generator_hash=self.generator_hash,
+        state = dict(step=self.step, seconds=self.seconds, config=asdict(self.config),
+                     generator_hash=self.generator_hash,
                      layer_names=list(self.net.layer_names), history=self.history)
         (tmp / 'state.json').write_text(json.dumps(state))
     return write_checkpoint(folder, self.step, write, keep)
@@ -312,7 +325,8 @@ def load_checkpoint(cls: ProjectorTrainer, net: SplitGenerator, folder, device=N
         raise ValueError(f"the checkpoint in {ckpt} was trained for generator {state['generator_hash']} at layers "
                          f"{state['layer_names']}, not for this net ({generator_hash(net)}, {list(net.layer_names)})")
     tr = cls(net, ProjectorConfig.from_dict(state['config']), device)
-    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
+    # refuses NaN or infinite weights
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]
     tr.B.load_state_dict({k[2:]: v for k, v in weights.items() if k.startswith('B.')})
     tr.D.load_state_dict({k[2:]: v for k, v in weights.items() if k.startswith('D.')})
     tr.value_scale = weights['value_scale']
@@ -379,16 +393,19 @@ def train_projector(net: SplitGenerator, steps: int = 2500, batch_size: int = 8,
     cfg = ProjectorConfig(steps=steps, batch_size=batch_size, lr=lr, feature_weight=feature_weight,
                           adversarial_weight=adversarial_weight, semi_cycle_weight=semi_cycle_weight, seed=seed, **config)
     found = latest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
-    if resume and checkpoint_dir is None: raise ValueError("resume=True needs checkpoint_dir (the folder to resume from)")
+    if resume and checkpoint_dir is None: raise ValueError("resume=True needs checkpoint_dir (the folder to resume "
+                                                           "from)")
     if found is not None and not resume:
-        raise FileExistsError(f"{checkpoint_dir} already holds a run; pass resume=True to continue it, or another folder")
+        raise FileExistsError(f"{checkpoint_dir} already holds a run; pass resume=True to continue it, or another "
+                              "folder")
     if found is not None:
         tr = ProjectorTrainer.load_checkpoint(net, checkpoint_dir, device)
         diff = {k: (v, getattr(cfg, k)) for k, v in asdict(tr.config).items() if k != 'steps' and getattr(cfg, k) != v}
         if diff: raise ValueError(f"resume: the run in {checkpoint_dir} used other settings (saved, given): {diff}")
         tr.config.steps = cfg.steps
     else: tr = ProjectorTrainer(net, cfg, device)
-    tr.fit(checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, progress=progress, plot_every=plot_every, live=live)
+    tr.fit(checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, progress=progress, plot_every=plot_every,
+           live=live)
     return tr.projector()
 
 # %% ../nbs/20_projector.ipynb #2a4c9319
@@ -398,8 +415,10 @@ PROJECTOR_FORMAT = 'regen_nb.projector'
 
 # %% ../nbs/20_projector.ipynb #8b65558f
 def save_projector(B: Projector, path, metadata: dict | None = None, overwrite: bool = False) -> Path:
-    "Write `B` (weights, architecture, `metadata`, default `B.metadata`) to the safetensors file `path` atomically (`core.save_weights`)."
-    header = {'format': PROJECTOR_FORMAT, 'version': 1, 'config': B.config, 'metadata': B.metadata if metadata is None else metadata}
+    """Write `B` (weights, architecture, `metadata`, default `B.metadata`) to the safetensors file `path` atomically
+    (`core.save_weights`)."""
+    header = {'format': PROJECTOR_FORMAT, 'version': 1, 'config': B.config,
+              'metadata': B.metadata if metadata is None else metadata}
     return save_weights(B.state_dict(), path, header, overwrite)
 
 # %% ../nbs/20_projector.ipynb #157dff02
@@ -410,7 +429,8 @@ def check_projector(B: Projector, net: SplitGenerator):
     if meta.get('generator_hash') != generator_hash(net):
         problems.append(f"it was trained for generator {meta.get('generator_hash')}, this one is {generator_hash(net)}")
     if tuple(meta.get('layer_names', ())) != tuple(net.layer_names):
-        problems.append(f"it projects into layers {meta.get('layer_names')}, this split's memory is {list(net.layer_names)}")
+        problems.append(f"it projects into layers {meta.get('layer_names')}, this split's memory is "
+                        f"{list(net.layer_names)}")
     if tuple(B.value_shape) != tuple(net.value_shape):
         problems.append(f"its values are {tuple(B.value_shape)}, this split's are {tuple(net.value_shape)}")
     if problems:
@@ -419,14 +439,17 @@ def check_projector(B: Projector, net: SplitGenerator):
 
 # %% ../nbs/20_projector.ipynb #8fa581e7
 def load_projector(path=None, net: SplitGenerator | None = None, device=None) -> Projector:
-    "A `Projector` (eval mode) from `path` (`None`: the shipped toy projector); with `net`, refuse one trained for another."
+    """A `Projector` (eval mode) from `path` (`None`: the shipped toy projector); with `net`, refuse one trained for
+    another."""
     if path is None:
         path = shipped_path('projector')
         if not path.exists():
-            raise FileNotFoundError(f"the shipped toy projector {path} is missing: it is created by notebook 20_projector "
+            raise FileNotFoundError(f"the shipped toy projector {path} is missing: it is created by notebook "
+                                    "20_projector "
                                     "(train_projector + save_projector); pass the path of a projector instead")
     path = Path(path)
-    header, tensors = read_weights(path, PROJECTOR_FORMAT, 'projector')    # refuses another format, NaN or infinite weights
+    # refuses another format, NaN or infinite weights
+    header, tensors = read_weights(path, PROJECTOR_FORMAT, 'projector')
     if not isinstance(header.get('config'), dict):
         raise ValueError(f"{path} is a regen_nb projector without its config (header entries: {sorted(header)}); "
                          "the file is damaged or was edited: save the projector again with save_projector")
@@ -440,7 +463,8 @@ def load_projector(path=None, net: SplitGenerator | None = None, device=None) ->
                          f"({' '.join(str(e).split())[:300]}); the file is damaged: save the projector again") from None
     B.metadata = header.get('metadata', {})
     if not isinstance(B.metadata, dict) or not B.metadata.get('layer_names'):
-        raise ValueError(f"{path} is a regen_nb projector without its metadata (the generator and layers it was trained for), "
+        raise ValueError(f"{path} is a regen_nb projector without its metadata (the generator and layers it was "
+                         "trained for), "
                          "so no rewrite could use it; save the projector that train_projector returned with save_projector")
     if net is not None: check_projector(B, net)
     device = get_device(device) if device is not None or net is None else net.device
@@ -452,13 +476,16 @@ def _as_tensor_image(img, size: int) -> torch.Tensor:
     if isinstance(img, torch.Tensor):
         if img.ndim != 3 or img.shape[0] != 3: raise ValueError(f"image tensors must be 3×H×W, got {tuple(img.shape)}")
         if img.shape[1:] != (size, size):
-            warnings.warn(f"resizing a {img.shape[1]}×{img.shape[2]} image to {size}×{size}, the size the model works at")
-            img = F.interpolate(img[None].float(), (size, size), mode='bilinear', antialias=True, align_corners=False)[0]
+            warnings.warn(f"resizing a {img.shape[1]}×{img.shape[2]} image to {size}×{size}, the size the model works "
+                          "at")
+            img = F.interpolate(img[None].float(), (size, size), mode='bilinear', antialias=True,
+                                align_corners=False)[0]
         return img.float()
     if not isinstance(img, (Image.Image, np.ndarray, str, os.PathLike)):
         raise ValueError(f"images must be tensors, PIL images, arrays or paths, got {type(img).__name__}")
     img = load_image(img)
-    if img.size != (size, size): warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the size the model works at")
+    if img.size != (size,
+                    size): warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the size the model works at")
     return to_tensor(img, size)
 
 def as_image_batch(images, size: int) -> torch.Tensor:
@@ -474,19 +501,22 @@ def as_image_batch(images, size: int) -> torch.Tensor:
 def _finite_pictures(x: torch.Tensor) -> torch.Tensor:
     "`x`, or a `ValueError` if it holds NaN or infinite pixel values (they would turn every result NaN)."
     if not bool(torch.isfinite(x).all()):
-        raise ValueError("the images hold NaN or infinite pixel values, which would turn every result NaN; fix or drop those pictures first")
+        raise ValueError("the images hold NaN or infinite pixel values, which would turn every result NaN; fix or drop "
+                         "those pictures first")
     return x
 
 # %% ../nbs/20_projector.ipynb #38ea0589
 def project(B: Projector, images, batch_size: int = 64) -> torch.Tensor:
-    "B's values (`N×C×r×r`) for `images` (tensors in `[-1, 1]`, PIL images, arrays, paths, or a list), without gradients."
+    """B's values (`N×C×r×r`) for `images` (tensors in `[-1, 1]`, PIL images, arrays, paths, or a list), without
+    gradients."""
     x = as_image_batch(images, B.size)
     dev = next(B.parameters()).device
     with torch.no_grad(): return torch.cat([B(xb.to(dev)) for xb in x.split(check_int('batch_size', batch_size, 1))])
 
 # %% ../nbs/20_projector.ipynb #f9c56a71
 def reconstruct(net: SplitGenerator, B: Projector, images, st: SplitState) -> torch.Tensor:
-    "`G3(B(images))`: what the generator paints from the projection of `images`, with the styles, noise and skip of `st`."
+    """`G3(B(images))`: what the generator paints from the projection of `images`, with the styles, noise and skip of
+    `st`."""
     value = project(B, images)
     if len(st) != len(value): raise ValueError(f"st holds {len(st)} samples but there are {len(value)} images")
     with torch.no_grad(): return net.render(value.to(net.device), st)
@@ -496,7 +526,8 @@ OOD_SEED = 10_000_000         # held-out latents: sample_z(G, n, OOD_SEED)
 EYE_CENTRES = ((22, 30), (42, 30))   # (x, y) of the toy faces' eyes at 64×64
 
 def paste_pattern(images: torch.Tensor, pattern, center: tuple[float, float], size: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
-    "Paste `pattern` (a `PATTERN_NAMES` name, path or PIL image) `size`×`size`, centred at `center` (x, y), into `images`."
+    """Paste `pattern` (a `PATTERN_NAMES` name, path or PIL image) `size`×`size`, centred at `center` (x, y), into
+    `images`."""
     if images.ndim != 4 or images.shape[1] != 3: raise ValueError(f"images must be N×3×H×W, got {tuple(images.shape)}")
     img, mask = load_pattern(pattern, size)
     n, _, h, w = images.shape
@@ -512,7 +543,8 @@ def paste_pattern(images: torch.Tensor, pattern, center: tuple[float, float], si
 # %% ../nbs/20_projector.ipynb #c975b254
 def ood_examples(net: SplitGenerator, n: int = 10, seed: int = OOD_SEED, patterns: Sequence[str] = PATTERN_NAMES
                  ) -> tuple[torch.Tensor, torch.Tensor, SplitState, list[str]]:
-    "`n` held-out faces with a pattern over an eye (cycling through `patterns` and the two eyes): images, masks, states, names."
+    """`n` held-out faces with a pattern over an eye (cycling through `patterns` and the two eyes): images, masks,
+    states, names."""
     st = net.sample(check_int('n', n, 1), seed=seed)
     k = net.size / 64
     images, masks, names = [], [], []
@@ -529,7 +561,8 @@ def _lpips_or_none(a: torch.Tensor, b: torch.Tensor) -> float | None:
     "Mean LPIPS (AlexNet) of `a` vs `b` if its backbone weights are on disk, else `None`."
     return float(lpips_distance(a, b).mean()) if lpips_available() else None
 
-def feature_distance(pred: torch.Tensor, target: torch.Tensor, n_dirs: int = 512, max_vectors: int = 65_536, seed: int = 0) -> float:
+def feature_distance(pred: torch.Tensor, target: torch.Tensor, n_dirs: int = 512, max_vectors: int = 65_536,
+                     seed: int = 0) -> float:
     "Sliced 1-Wasserstein distance between the per-pixel feature vectors (C-dim) of two value batches `N×C×r×r`."
     a, b = (v.detach().float().permute(0, 2, 3, 1).reshape(-1, v.shape[1]) for v in (pred, target))
     if len(a) > max_vectors:
@@ -551,7 +584,11 @@ def evaluate_projector(net: SplitGenerator, B: Projector, n: int = 1000, seed: i
         clean['psnr'].append(psnr(rec, st.image)); clean['ssim'].append(ssim(rec, st.image)); clean['recon'].append(rec)
         ood['psnr'].append(psnr(rec_ood, x)); ood['ssim'].append(ssim(rec_ood, x))
         ood['pattern_psnr'].append(psnr(rec_ood, x, mask=m)); ood['pattern_ssim'].append(ssim(rec_ood, x, mask=m))
-        values.append(st.value); projected.append(v); images.append(st.image); ood_images.append(x); ood_recons.append(rec_ood)
+        values.append(st.value)
+        projected.append(v)
+        images.append(st.image)
+        ood_images.append(x)
+        ood_recons.append(rec_ood)
     values, projected = torch.cat(values), torch.cat(projected)
     mean = lambda k, d: float(torch.cat(d[k]).mean())
     centred = values - values.mean((0, 2, 3), keepdim=True)
@@ -595,5 +632,6 @@ def bench_projector(steps: int = 10, device=None, batch_size: int = 8, threads: 
     finally: torch.set_num_threads(old_threads)
     if shipped_path('projector').exists():
         t = load_projector().metadata['training']
-        res['shipped'] = dict(steps=t['steps'], minutes=round(t['seconds'] / 60, 1), device=t['device'], threads=t['threads'])
+        res['shipped'] = dict(steps=t['steps'], minutes=round(t['seconds'] / 60, 1), device=t['device'],
+                              threads=t['threads'])
     return res

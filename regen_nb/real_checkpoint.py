@@ -27,7 +27,8 @@ __all__ = ['ROSINALITY_CHECKPOINTS', 'REAL_MEMORY_RESOLUTION', 'EYE_POSITIONS', 
            'smoke_main']
 
 # %% ../nbs/80_real_checkpoint.ipynb #234cd783
-ROSINALITY_CHECKPOINTS = 'https://drive.google.com/open?id=1PQutd-JboOCOZqmd95XWxWrO8gGEvRcO'   # rosinality's README, "Pretrained Checkpoints"
+# rosinality's README, "Pretrained Checkpoints"
+ROSINALITY_CHECKPOINTS = 'https://drive.google.com/open?id=1PQutd-JboOCOZqmd95XWxWrO8gGEvRcO'
 
 def generator_bytes(size: int = 256, channel_multiplier: int = 2, style_dim: int = 512, n_mlp: int = 8) -> int:
     "Bytes of a float32 StyleGAN2 generator's parameters: the least a checkpoint holding it can weigh."
@@ -36,13 +37,16 @@ def generator_bytes(size: int = 256, channel_multiplier: int = 2, style_dim: int
 
 # %% ../nbs/80_real_checkpoint.ipynb #b1392fe0
 def check_checkpoint_file(path, size: int = 256, channel_multiplier: int = 2) -> dict:
-    "Check a rosinality checkpoint before loading it: present, large enough, loads with `weights_only=True`, holds a `g_ema` of `size` and `channel_multiplier`."
+    """Check a rosinality checkpoint before loading it: present, large enough, loads with `weights_only=True`, holds a
+    `g_ema` of `size` and `channel_multiplier`."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: download it first (rosinality's checkpoints: {ROSINALITY_CHECKPOINTS})")
+        raise FileNotFoundError(f"no checkpoint at {path}: download it first (rosinality's checkpoints: "
+                                f"{ROSINALITY_CHECKPOINTS})")
     n, least = path.stat().st_size, generator_bytes(size, channel_multiplier)
     if n < least:
-        raise ValueError(f"{path} has {n / 2**20:.1f} MiB but a {size}×{size} config-f generator alone needs {least / 2**20:.0f} MiB: "
+        raise ValueError(f"{path} has {n / 2**20:.1f} MiB but a {size}×{size} config-f generator alone needs "
+                         f"{least / 2**20:.0f} MiB: "
                          "the download is incomplete (or it is another file); download it again")
     obj = _read_torch(path)
     keys = sorted(obj) if isinstance(obj, dict) else []
@@ -51,7 +55,8 @@ def check_checkpoint_file(path, size: int = 256, channel_multiplier: int = 2) ->
     sd, _ = _split_checkpoint(obj, str(path))
     cfg = infer_generator_config(sd, str(path))
     if (cfg['size'], cfg['channel_multiplier'], cfg['channels']) != (size, channel_multiplier, None):
-        raise ValueError(f"{path} holds a {cfg['size']}×{cfg['size']} generator with channel multiplier {cfg['channel_multiplier']}"
+        raise ValueError(f"{path} holds a {cfg['size']}×{cfg['size']} generator with channel multiplier "
+                         f"{cfg['channel_multiplier']}"
                          f"{' and custom channels' if cfg['channels'] else ''}, not the expected {size}×{size} "
                          f"config-f (channel multiplier {channel_multiplier}); pass size=/channel_multiplier= to match it")
     return dict(path=str(path), mib=round(n / 2**20, 1), keys=keys, config=cfg,
@@ -60,7 +65,8 @@ def check_checkpoint_file(path, size: int = 256, channel_multiplier: int = 2) ->
 # %% ../nbs/80_real_checkpoint.ipynb #b074cc43
 @torch.no_grad()
 def random_generator(size: int = 256, seed: int = 0, rgb_scale: float = 0.15, device=None) -> Generator:
-    "A random-weight config-f generator of `size` (eval mode) whose images stay in `[-1, 1]` (toRGB weights × `rgb_scale`)."
+    """A random-weight config-f generator of `size` (eval mode) whose images stay in `[-1, 1]` (toRGB weights ×
+    `rgb_scale`)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_int('seed', seed, 0))
         G = Generator(size)
@@ -88,7 +94,8 @@ def defaults_for(G: Generator) -> dict:
 # %% ../nbs/80_real_checkpoint.ipynb #df67d0a9
 def tiny(defaults: dict) -> dict:
     "`defaults` shrunk to a smoke run: 1 projector step on 1 sample, 1 rewrite step; the same code paths."
-    return dict(defaults, projector=replace(defaults['projector'], steps=1, batch_size=1, scale_samples=2, base_channels=8,
+    return dict(defaults, projector=replace(defaults['projector'], steps=1, batch_size=1, scale_samples=2,
+                                            base_channels=8,
                                             max_channels=16, n_blocks=1, disc_width=8),
                 rewrite=replace(defaults['rewrite'], steps=1))
 
@@ -103,7 +110,8 @@ def aligned_eye_mask(size: int, box: bool = False) -> np.ndarray:
     for x, y in EYE_POSITIONS: m |= ellipse_mask(size, center=(x * size, y * size), radii=(EYE_RADII[0] * size, EYE_RADII[1] * size))
     return box_mask(m) if box else m
 
-def aligned_rule(G: Generator, pattern: str, seeds=(1, 2, 3), box: bool = False, grow: float = 1.5, name: str | None = None) -> Rule:
+def aligned_rule(G: Generator, pattern: str, seeds=(1, 2, 3), box: bool = False, grow: float = 1.5,
+                 name: str | None = None) -> Rule:
     "A rule for an aligned-face generator `G`: `pattern` (a pattern name or image) over the eyes of the faces `seeds`."
     src, src_mask = load_pattern(pattern, G.size)
     mask = aligned_eye_mask(G.size, box)
@@ -114,7 +122,8 @@ def aligned_rule(G: Generator, pattern: str, seeds=(1, 2, 3), box: bool = False,
 @torch.no_grad()
 def lpips_judge(G: Generator, G2: Generator, region: np.ndarray, n: int = 100, seed: int = OOD_SEED, batch: int = 16,
                 model: torch.nn.Module | None = None) -> dict:
-    "LPIPS and PSNR between `n` held-out faces of `G` and `G2` outside `region` (H×W mask, greyed in both) and LPIPS inside its box."
+    """LPIPS and PSNR between `n` held-out faces of `G` and `G2` outside `region` (H×W mask, greyed in both) and LPIPS
+    inside its box."""
     n, batch = check_int('n', n, 1), check_int('batch', batch, 1)
     r = torch.from_numpy(np.asarray(region, dtype=bool)).to(G.input.input.device)
     ys, xs = r.nonzero(as_tuple=True)
@@ -126,7 +135,8 @@ def lpips_judge(G: Generator, G2: Generator, region: np.ndarray, n: int = 100, s
         a, b = G([zb], noise='fixed')[0].clamp(-1, 1), G2([zb.to(G2.input.input.device)], noise='fixed')[0].clamp(-1, 1).to(zb.device)
         ga, gb = a.masked_fill(grow, 0), b.masked_fill(grow, 0)
         out_l.append(lpips_distance(ga, gb, model=model)); out_p.append(psnr(a, b, mask=~grow.expand(len(a), -1, -1)))
-        crop = lambda t: F.interpolate(t[:, :, y0:y1, x0:x1], size=64, mode='bilinear', antialias=True, align_corners=False)
+        crop = lambda t: F.interpolate(t[:, :, y0:y1, x0:x1], size=64, mode='bilinear', antialias=True,
+                                       align_corners=False)
         in_l.append(lpips_distance(crop(a), crop(b), model=model))
     return dict(n=n, outside_lpips=float(torch.cat(out_l).mean()), outside_psnr=float(torch.cat(out_p).mean()),
                 inside_lpips=float(torch.cat(in_l).mean()))
@@ -139,7 +149,8 @@ def amp_dtype(device) -> torch.dtype | None:
     return torch.bfloat16 if device.type == 'cpu' else None
 
 def amp(device, enabled: bool = True):
-    "A bfloat16 autocast context for `device` (a no-op context if not `enabled` or not supported): `with amp('cuda'): ...`."
+    """A bfloat16 autocast context for `device` (a no-op context if not `enabled` or not supported): `with amp('cuda'):
+    ...`."""
     dtype = amp_dtype(device) if enabled else None
     if enabled and dtype is None: warnings.warn(f"no bfloat16 autocast on {device}: running in float32")
     return torch.autocast(torch.device(device).type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
@@ -159,9 +170,11 @@ def _sync(device):
 
 def _median(xs): return float(np.median(xs)) if xs else float('nan')
 
-def speed_run(G: Generator, steps: int = 200, settings: dict | None = None, use_amp: bool = False, compile: bool = False,
+def speed_run(G: Generator, steps: int = 200, settings: dict | None = None, use_amp: bool = False,
+              compile: bool = False,
               rewrite_steps: int | None = None, verbose: bool = True) -> dict:
-    "Train a projector for `steps` and rewrite (eyes → sunglasses) for `rewrite_steps` (default `steps`), timing every step: images/s."
+    """Train a projector for `steps` and rewrite (eyes → sunglasses) for `rewrite_steps` (default `steps`), timing every
+    step: images/s."""
     steps = check_int('steps', steps, 1)
     rewrite_steps = check_int('rewrite_steps', rewrite_steps or steps, 1)
     settings = settings or defaults_for(G)
@@ -200,7 +213,8 @@ def speed_run(G: Generator, steps: int = 200, settings: dict | None = None, use_
 # %% ../nbs/80_real_checkpoint.ipynb #af6c7c72
 def bench_config_f(device=None, steps: int | None = None, use_amp: bool = False, compile: bool = False,
                    tiny_run: bool | None = None, verbose: bool = False) -> dict:
-    "Images/s of projector training and rewriting on a random 256 config-f generator (`regen_nb bench config-f`); tiny settings off CUDA."
+    """Images/s of projector training and rewriting on a random 256 config-f generator (`regen_nb bench config-f`); tiny
+    settings off CUDA."""
     dev = get_device(device)
     tiny_run = dev.type != 'cuda' if tiny_run is None else tiny_run
     G = random_generator(256, device=dev)
@@ -212,10 +226,12 @@ def bench_config_f(device=None, steps: int | None = None, use_amp: bool = False,
 
 # %% ../nbs/80_real_checkpoint.ipynb #aef8e271
 def smoke_main(argv=None) -> dict:
-    "`python -m regen_nb.real_checkpoint smoke`: the speed check on a random 256 config-f generator, every step's speed on stderr."
+    """`python -m regen_nb.real_checkpoint smoke`: the speed check on a random 256 config-f generator, every step's
+    speed on stderr."""
     p = argparse.ArgumentParser(prog='python -m regen_nb.real_checkpoint smoke')
     p.add_argument('--device', default=None); p.add_argument('--steps', type=int, default=200)
-    p.add_argument('--amp', action='store_true', help='bfloat16 autocast'); p.add_argument('--compile', action='store_true')
+    p.add_argument('--amp', action='store_true', help='bfloat16 autocast')
+    p.add_argument('--compile', action='store_true')
     p.add_argument('--tiny', action='store_true', help='tiny projector and batch (for a CPU): the same code path')
     p.add_argument('--threads', type=int, default=None)
     args = p.parse_args(argv)

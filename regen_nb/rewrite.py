@@ -51,7 +51,9 @@ class RewriteConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice('method', self.method, METHODS); check_choice('objective', self.objective, OBJECTIVES); check_choice('target', self.target, TARGETS)
+        check_choice('method', self.method, METHODS)
+        check_choice('objective', self.objective, OBJECTIVES)
+        check_choice('target', self.target, TARGETS)
         for k in ('steps', 'batch'): check_int(k, getattr(self, k), 1)
         for k in ('n_auto', 'dilate', 'seed'): check_int(k, getattr(self, k), 0)
         if self.rank is not None: check_int('rank', self.rank, 1)
@@ -60,22 +62,26 @@ class RewriteConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{k} must be a finite number ≥ 0, got {v!r}")
         if self.lr == 0: raise ValueError("lr must be > 0")
-        if self.grow is not None and not 0.25 <= self.grow <= 4: raise ValueError(f"grow={self.grow} must be in [0.25, 4]: the pasted pattern's size relative to the region")
+        if self.grow is not None and not 0.25 <= self.grow <= 4: raise ValueError(f"grow={self.grow} must be in [0.25, "
+                                                                                  "4]: the pasted pattern's size relative to the region")
         if self.p == 0 and self.q == 0: raise ValueError("p and q are both 0: nothing to fit")
 
 # %% ../nbs/31_rewrite.ipynb #be626d23
 def rewrite_layers(B: Projector, method: str, layers: Sequence[str] | None = None, objective: str = 'image',
                    names: Sequence[str] = ()) -> tuple[str, ...]:
-    "The memory layers: `layers`, or by default the projector's (its last one for 'linear' and 'rank1'), in pictures up to the last of `names`."
+    """The memory layers: `layers`, or by default the projector's (its last one for 'linear' and 'rank1'), in pictures
+    up to the last of `names`."""
     proj_layers = tuple(B.metadata['layer_names'])
     if layers is None:
         layers = proj_layers if method == 'nonlinear' else proj_layers[-1:]
         if method == 'nonlinear' and objective == 'image' and proj_layers[-1] in names:
             layers = tuple(names[list(names).index(proj_layers[0]):])
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
-    if not layers: raise ValueError(f"layers is empty: name the memory's layers, e.g. {list(proj_layers)}, or leave it None")
+    if not layers: raise ValueError(f"layers is empty: name the memory's layers, e.g. {list(proj_layers)}, or leave it "
+                                    "None")
     if objective == 'value' and layers[-1] != proj_layers[-1]:
-        raise ValueError(f"the projector maps images into the output of {proj_layers[-1]}; with objective='value' the memory must "
+        raise ValueError(f"the projector maps images into the output of {proj_layers[-1]}; with objective='value' the "
+                         "memory must "
                          f"end at that layer, got {list(layers)} (objective='image' takes any layers)")
     if method == 'rank1' and len(layers) != 1: raise ValueError(f"rank1 updates one layer, got {list(layers)}")
     return layers
@@ -99,12 +105,14 @@ class Rewriting:
     scale: torch.Tensor | None   # 1×C×1×1 per-channel value scale (value objective)
 
     def __repr__(self):
-        return (f"Rewriting({self.rule.name!r}, {self.config.method}, objective={self.config.objective}, layers={list(self.net.layer_names)}, "
+        return (f"Rewriting({self.rule.name!r}, {self.config.method}, objective={self.config.objective}, "
+                f"layers={list(self.net.layer_names)}, "
                 f"{self.n_user} user + {len(self.pasted.value) - self.n_user} parser targets, part={self.parts!r})")
 
 # %% ../nbs/31_rewrite.ipynb #1621bc74
 def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    "Weights of the new rule (the pasted region dilated by 1; with `old_part` also the old part) and of the old rules at `size`."
+    """Weights of the new rule (the pasted region dilated by 1; with `old_part` also the old part) and of the old rules
+    at `size`."""
     inside = F.max_pool2d(pasted.region_image, 3, 1, 1)
     if old_part: inside = inside.maximum(pasted.old_region)
     outside = (F.max_pool2d(pasted.region_image.maximum(pasted.old_region), 2 * dilate + 1, 1, dilate) < 1e-3).float()
@@ -114,7 +122,8 @@ def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> 
 
 # %% ../nbs/31_rewrite.ipynb #3b55761a
 @torch.no_grad()
-def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None, config: RewriteConfig | None = None) -> Rewriting:
+def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None,
+                    config: RewriteConfig | None = None) -> Rewriting:
     "Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`."
     c = replace(config or RewriteConfig())          # the caller's config is not changed
     base = generator_hash(G)
@@ -137,7 +146,8 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
         target, original = pasted.value, pasted.state.value
         inside, outside = _regions(pasted, c.dilate, pasted.value.shape[-1])
         scale = original.std((0, 2, 3)).view(1, -1, 1, 1).clamp_min(1e-6)
-    return Rewriting(c, rule, net, base, parts, pasted, state, len(rule.target_seeds), target, original, inside, outside, scale)
+    return Rewriting(c, rule, net, base, parts, pasted, state, len(rule.target_seeds), target, original, inside,
+                     outside, scale)
 
 # %% ../nbs/31_rewrite.ipynb #bfcb4d98
 def rewrite_loss(task: Rewriting, out: torch.Tensor, idx) -> tuple[torch.Tensor, dict]:
@@ -166,10 +176,12 @@ def batch_indices(task: Rewriting, gen: torch.Generator) -> list[int]:
 
 # %% ../nbs/31_rewrite.ipynb #7af906c9
 class SubspaceUpdate(nn.Module):
-    "Parametrization `W + Λ Dᵀ` of a conv weight `1×Cout×Cin×k×k`: only `Λ` (Cout×k×k×rank) is trained; `D` is rank×Cin."
+    """Parametrization `W + Λ Dᵀ` of a conv weight `1×Cout×Cin×k×k`: only `Λ` (Cout×k×k×rank) is trained; `D` is
+    rank×Cin."""
     def __init__(self, directions: torch.Tensor, weight_shape: Sequence[int]):
         super().__init__()
-        cout, kh, kw = weight_shape[-4], weight_shape[-2], weight_shape[-1]   # 1×Cout×Cin×k×k, or a plain conv's Cout×Cin×k×k
+        # 1×Cout×Cin×k×k, or a plain conv's Cout×Cin×k×k
+        cout, kh, kw = weight_shape[-4], weight_shape[-2], weight_shape[-1]
         self.register_buffer('directions', directions)
         self.lam = nn.Parameter(directions.new_zeros(cout, kh, kw, len(directions)))
     def forward(self, weight: torch.Tensor) -> torch.Tensor:
@@ -178,7 +190,8 @@ class SubspaceUpdate(nn.Module):
 # %% ../nbs/31_rewrite.ipynb #32a29c87
 def key_directions(keys: torch.Tensor, region: torch.Tensor, all_keys: torch.Tensor, rank: int = 1, ridge: float = 1e-2,
                    mean: bool = False) -> torch.Tensor:
-    "`rank` orthonormal directions (rank×Cin) `C⁻¹k` of the keys inside `region`: their top principal ones, or with `mean` their mean."
+    """`rank` orthonormal directions (rank×Cin) `C⁻¹k` of the keys inside `region`: their top principal ones, or with
+    `mean` their mean."""
     cin = keys.shape[1]
     flat = all_keys.permute(0, 2, 3, 1).reshape(-1, cin)
     C = flat.T @ flat / len(flat)
@@ -216,7 +229,8 @@ def _bake(net2: SplitGenerator):
 
 # %% ../nbs/31_rewrite.ipynb #0367054c
 class RewriteTrainer(Trainer):
-    "One rewrite's fit: Adam on the memory update of a copy of the split (`trainable_memory`), one batch of `task` per step."
+    """One rewrite's fit: Adam on the memory update of a copy of the split (`trainable_memory`), one batch of `task` per
+    step."""
     loss_keys, leave_bar = ('total', 'new', 'old'), False
     def __init__(self, task: Rewriting):
         self.task, self.config = task, task.config
@@ -237,20 +251,24 @@ def check_divergence(history: list[dict], out: torch.Tensor, task: Rewriting, st
     if not math.isfinite(loss): bad = f"the loss became {loss}"
     elif step >= 10 and loss > DIVERGED * max(start, 1e-3): bad = f"the loss rose from {start:.3g} to {loss:.3g}"
     elif c.objective == 'image' and out.detach().abs().max() > 4: bad = f"the faces left the image range (pixel values up to {out.detach().abs().max():.1f})"
-    if bad: raise FloatingPointError(f"the rewrite diverged at step {step}: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); "
+    if bad: raise FloatingPointError(f"the rewrite diverged at step {step}: {bad}. Lower lr (now {c.lr}) or p (now "
+                                     f"{c.p}); "
                                      "nothing was changed")
 
 GREW = 10.0   # a rewritten weight that moved this many times its own size: the fit diverged (sane rewrites move < 1)
 
 @torch.no_grad()
 def check_result(task: Rewriting, net2: Split, n: int = 8):
-    "Raise `FloatingPointError` (with what to do) if the rewritten model draws NaN, infinite or out-of-range pictures, or its weights blew up."
+    """Raise `FloatingPointError` (with what to do) if the rewritten model draws NaN, infinite or out-of-range pictures,
+    or its weights blew up."""
     c, img, bad = task.config, net2.sample_images(n, 0), None
-    grew = max(float((a.weight.double() - b.weight.double()).norm() / b.weight.double().norm().clamp_min(1e-12)) for a, b in zip(net2.memory_convs, task.net.memory_convs))
+    grew = max(float((a.weight.double() - b.weight.double()).norm() / b.weight.double().norm().clamp_min(1e-12)) for a,
+               b in zip(net2.memory_convs, task.net.memory_convs))
     if not bool(torch.isfinite(img).all()): bad = "its pictures hold NaN or infinite values"
     elif img.abs().max() > 4: bad = f"its pictures left the image range (pixel values up to {img.abs().max():.3g})"
     elif not grew <= GREW: bad = f"the weights it changed moved {grew:.3g} times their own size (normalised layers can hide that in the range of the pictures, not in their content)"
-    if bad: raise FloatingPointError(f"the rewrite diverged: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); nothing was changed")
+    if bad: raise FloatingPointError(f"the rewrite diverged: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); nothing "
+                                     "was changed")
 
 # %% ../nbs/31_rewrite.ipynb #7bddc9dc
 @patch
@@ -264,16 +282,20 @@ def train_step(self: RewriteTrainer) -> dict:
     check_divergence(self.history, out, task, self.step)
     self.opt.zero_grad(set_to_none=True); loss.backward()
     try: self.opt.step()
-    except RuntimeError as e:                       # torch's Adam: "value cannot be converted to type float without overflow"
+    # torch's Adam: "value cannot be converted to type float without overflow"
+    except RuntimeError as e:
         if 'overflow' not in str(e): raise
-        raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's arithmetic. "
+        raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's "
+                                 "arithmetic. "
                                  "Lower lr (the default is 0.01); nothing was changed") from None
     self.step += 1
     return logs
 
 # %% ../nbs/31_rewrite.ipynb #d4e80a23
-def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None, callback: Callable | None = None) -> Generator:
-    "Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`). `callback(step, steps, logs)`."
+def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
+        callback: Callable | None = None) -> Generator:
+    """Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`). `callback(step,
+    steps, logs)`."""
     c, t0 = task.config, time.perf_counter()
     interactive = in_notebook() and not in_test()
     progress, live = (interactive if progress is None else progress), (interactive if live is None else live)
@@ -285,7 +307,8 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
     G2.rewrite_info = dict(base_generator=task.base, layers=list(c.layers), parts=task.parts,
                            config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items()},
                            targets=dict(user=task.n_user, parser=len(task.target) - task.n_user),
-                           seconds=round(time.perf_counter() - t0, 2), final_losses=tr.history[-1], rule=task.rule.to_dict())
+                           seconds=round(time.perf_counter() - t0,
+                                         2), final_losses=tr.history[-1], rule=task.rule.to_dict())
     return G2
 
 # %% ../nbs/31_rewrite.ipynb #624522a8

@@ -51,14 +51,16 @@ def _as_mask(mask, name: str) -> np.ndarray:
     if mask.ndim == 3 and mask.shape[0] == 1: mask = mask[0]
     if mask.ndim != 2: raise ValueError(f"{name} must be a H×W mask, got shape {mask.shape}")
     if mask.dtype == bool: return mask
-    if not np.issubdtype(mask.dtype, np.number): raise ValueError(f"{name} must hold numbers or booleans, got {mask.dtype}")
+    if not np.issubdtype(mask.dtype,
+                         np.number): raise ValueError(f"{name} must hold numbers or booleans, got {mask.dtype}")
     if not np.isfinite(mask).all(): raise ValueError(f"{name} has NaN or infinite values: give a mask of 0s and 1s")
     return mask > 0.5
 
 # %% ../nbs/30_rule.ipynb #1a350674
 def _as_seeds(seeds, name: str) -> list[int]:
     "`seeds` as a list of ints ≥ 0; a fractional or negative seed is an error that names it."
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, '__iter__'): raise ValueError(f"{name} must be a list of seeds, got {seeds!r}")
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds,
+                                                      '__iter__'): raise ValueError(f"{name} must be a list of seeds, got {seeds!r}")
     out = []
     for i, s in enumerate(seeds):
         if isinstance(s, float) and s.is_integer(): s = int(s)
@@ -74,7 +76,8 @@ class Rule:
     target_seeds: list
     target_masks: list
     name: str = 'rule'
-    generator_hash: str | None = None   # the hash of the generator the seeds refer to, if known (the file's `generator`)
+    # the hash of the generator the seeds refer to, if known (the file's `generator`)
+    generator_hash: str | None = None
     grow: float = 1.5                 # the pasted pattern's size relative to each target region (`place`)
 
     def __post_init__(self):
@@ -83,31 +86,39 @@ class Rule:
         self.target_seeds = _as_seeds(self.target_seeds, 'target_seeds')
         self.target_masks = [_as_mask(m, f'target_masks[{i}]') for i, m in enumerate(self.target_masks)]
         if isinstance(self.grow, bool) or not isinstance(self.grow, (int, float)) or not 0.25 <= self.grow <= 4:
-            raise ValueError(f"grow={self.grow!r} must be a number in [0.25, 4]: the pattern's size relative to the region it replaces")
+            raise ValueError(f"grow={self.grow!r} must be a number in [0.25, 4]: the pattern's size relative to the "
+                             "region it replaces")
         self.grow = float(self.grow)
 
     def __repr__(self):
-        return (f"Rule({self.name!r}: source {self.source.width}×{self.source.height} with {int(self.source_mask.sum())} px → "
+        return (f"Rule({self.name!r}: source {self.source.width}×{self.source.height} with "
+                f"{int(self.source_mask.sum())} px → "
                 f"targets {self.target_seeds} with {[int(m.sum()) for m in self.target_masks]} px, grow {self.grow})")
 
 # %% ../nbs/30_rule.ipynb #d933d7e1
 MAX_TARGETS = 3
 
 def _check_rule(self: Rule, size: int, generator: str | None = None) -> Rule:
-    "Raise a `ValueError` that says what to fix if the rule cannot be applied to a generator of `size` (and hash `generator`)."
+    """Raise a `ValueError` that says what to fix if the rule cannot be applied to a generator of `size` (and hash
+    `generator`)."""
     if not 1 <= len(self.target_seeds) <= MAX_TARGETS:
         raise ValueError(f"a rule needs 1 to {MAX_TARGETS} target faces, got {len(self.target_seeds)}")
     if len(self.target_masks) != len(self.target_seeds):
-        raise ValueError(f"{len(self.target_seeds)} target seeds but {len(self.target_masks)} target masks: give one mask per target")
-    for what, m in [('source_mask', self.source_mask)] + [(f'target_masks[{i}]', m) for i, m in enumerate(self.target_masks)]:
+        raise ValueError(f"{len(self.target_seeds)} target seeds but {len(self.target_masks)} target masks: give one "
+                         "mask per target")
+    for what, m in [('source_mask', self.source_mask)] + [(f'target_masks[{i}]', m) for i,
+                                                          m in enumerate(self.target_masks)]:
         if m.shape != (size, size):
-            raise ValueError(f"{what} is {m.shape[1]}×{m.shape[0]} but the generator draws {size}×{size} images: paint it at that size")
-        if not m.any(): raise ValueError(f"{what} is empty: paint the region to {'copy' if what == 'source_mask' else 'replace'}")
+            raise ValueError(f"{what} is {m.shape[1]}×{m.shape[0]} but the generator draws {size}×{size} images: paint "
+                             "it at that size")
+        if not m.any(): raise ValueError(f"{what} is empty: paint the region to "
+                                         f"{'copy' if what == 'source_mask' else 'replace'}")
     if self.source.size != (size, size):
         raise ValueError(f"the source image is {self.source.width}×{self.source.height}; resize it to {size}×{size} "
                          "(load_pattern(path, size) does)")
     if generator is not None and self.generator_hash is not None and self.generator_hash != generator:
-        raise ValueError(f"this rule was made for generator {self.generator_hash}, not {generator}: its seeds name other faces")
+        raise ValueError(f"this rule was made for generator {self.generator_hash}, not {generator}: its seeds name "
+                         "other faces")
     return self
 
 Rule.check = _check_rule
@@ -127,24 +138,30 @@ def _save_rule(self: Rule, folder, overwrite: bool = False) -> Path:
     return atomic_folder(folder, write, overwrite, is_ours=_is_rule_folder)
 
 def _is_rule_folder(folder: Path) -> bool:
-    "Whether `folder` holds a rule and nothing else (so saving over it with `overwrite=True` loses nothing of the user's)."
+    """Whether `folder` holds a rule and nothing else (so saving over it with `overwrite=True` loses nothing of the
+    user's)."""
     try: fmt = json.loads((folder / 'rule.json').read_text()).get('format')
     except Exception: return False
     names = {p.name for p in folder.iterdir()} - {MARKER}
-    return fmt == RULE_FORMAT and all(n == 'rule.json' or re.fullmatch(r'(source|source_mask|target_mask_\d+)\.png', n) for n in names)
+    return fmt == RULE_FORMAT and all(n == 'rule.json' or re.fullmatch(r'(source|source_mask|target_mask_\d+)\.png',
+                                                                       n) for n in names)
 
 # %% ../nbs/30_rule.ipynb #81022061
 def _read_rule_json(folder: Path) -> dict:
     "The checked contents of `folder/rule.json`."
     path = folder / 'rule.json'
-    if not path.is_file(): raise FileNotFoundError(f"no rule at {folder}: expected a folder with rule.json (written by Rule.save)")
+    if not path.is_file(): raise FileNotFoundError(f"no rule at {folder}: expected a folder with rule.json (written by "
+                                                   "Rule.save)")
     try: d = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}): restore it or save the rule again") from None
+    except (json.JSONDecodeError,
+            UnicodeDecodeError) as e: raise ValueError(f"{path} is not valid JSON ({e}): restore it or save the rule again") from None
     if not isinstance(d, dict) or d.get('format') != RULE_FORMAT:
-        raise ValueError(f"{path} is not a regen_nb rule (format {d.get('format') if isinstance(d, dict) else None!r}, expected {RULE_FORMAT!r})")
+        raise ValueError(f"{path} is not a regen_nb rule (format {d.get('format') if isinstance(d, dict) else None!r}, "
+                         f"expected {RULE_FORMAT!r})")
     version = d.get('version', 1)
     if not isinstance(version, int) or version > RULE_VERSION:
-        raise ValueError(f"{path} has rule version {version!r}, newer than this regen_nb reads ({RULE_VERSION}): upgrade regen_nb")
+        raise ValueError(f"{path} has rule version {version!r}, newer than this regen_nb reads ({RULE_VERSION}): "
+                         "upgrade regen_nb")
     if 'target_seeds' not in d: raise ValueError(f"{path} lacks 'target_seeds': the faces the rule edits")
     return d
 
@@ -157,7 +174,8 @@ def _load_rule(cls, folder) -> Rule:
     def png(name):
         if not (folder / name).is_file(): raise FileNotFoundError(f"the rule at {folder} lacks {name}")
         return load_image(folder / name)
-    return cls(png('source.png'), png('source_mask.png'), seeds, [png(f'target_mask_{i}.png') for i in range(len(seeds))],
+    return cls(png('source.png'), png('source_mask.png'), seeds,
+               [png(f'target_mask_{i}.png') for i in range(len(seeds))],
                d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
 
 Rule.save, Rule.load = _save_rule, classmethod(_load_rule)
@@ -176,14 +194,16 @@ def _rule_to_dict(self: Rule) -> dict:
 
 def _rule_from_dict(cls, d: dict) -> Rule:
     "The rule of `Rule.to_dict`."
-    return cls(_unpng64(d['source']), _unpng64(d['source_mask']), d['target_seeds'], [_unpng64(m) for m in d['target_masks']],
+    return cls(_unpng64(d['source']), _unpng64(d['source_mask']), d['target_seeds'],
+               [_unpng64(m) for m in d['target_masks']],
                d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
 
 Rule.to_dict, Rule.from_dict = _rule_to_dict, classmethod(_rule_from_dict)
 
 # %% ../nbs/30_rule.ipynb #f7f1c3c6
 def mask_boxes(mask, min_pixels: int = 3) -> list[tuple[int, int, int, int]]:
-    "Bounding boxes `(x0, y0, x1, y1)` (pixel edges) of the 8-connected parts of `mask` with at least `min_pixels` pixels."
+    """Bounding boxes `(x0, y0, x1, y1)` (pixel edges) of the 8-connected parts of `mask` with at least `min_pixels`
+    pixels."""
     lab = label(_as_mask(mask, 'mask'), connectivity=2)
     boxes = []
     for i in range(1, lab.max() + 1):
@@ -197,11 +217,14 @@ def union_box(mask) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 # %% ../nbs/30_rule.ipynb #dd5062cf
-def place(src: torch.Tensor, src_box, dst_box, out_size: int, image_size: int, grow: float = 1.0, keep_aspect: bool = True) -> torch.Tensor:
-    "Resample `src` (N×C×h×w over the whole image) so that `src_box` lands centred on `dst_box`, grown by `grow`: N×C×out_size×out_size."
+def place(src: torch.Tensor, src_box, dst_box, out_size: int, image_size: int, grow: float = 1.0,
+          keep_aspect: bool = True) -> torch.Tensor:
+    """Resample `src` (N×C×h×w over the whole image) so that `src_box` lands centred on `dst_box`, grown by `grow`:
+    N×C×out_size×out_size."""
     (sx0, sy0, sx1, sy1), (tx0, ty0, tx1, ty1) = src_box, dst_box
     sw, sh, tw, th = sx1 - sx0, sy1 - sy0, tx1 - tx0, ty1 - ty0
-    if keep_aspect: tw, th = sw * math.sqrt(tw * th / (sw * sh)), sh * math.sqrt(tw * th / (sw * sh))   # same area, source's shape
+    # same area, source's shape
+    if keep_aspect: tw, th = sw * math.sqrt(tw * th / (sw * sh)), sh * math.sqrt(tw * th / (sw * sh))
     ax, ay = sw / (tw * grow), sh / (th * grow)
     norm = lambda v: 2 * v / image_size - 1                      # pixel coordinate → [-1, 1]
     bx, by = norm((sx0 + sx1) / 2) - ax * norm((tx0 + tx1) / 2), norm((sy0 + sy1) / 2) - ay * norm((ty0 + ty1) / 2)
@@ -216,7 +239,8 @@ def source_box(rule: Rule) -> tuple[int, int, int, int]:
     return boxes[0] if len(boxes) == 1 else union_box(rule.source_mask)
 
 def placed_pattern(rule: Rule, part_mask, grow: float | None = None) -> tuple[torch.Tensor, torch.Tensor, list]:
-    "The source and its mask placed on every part of `part_mask` (`grow`: default the rule's): (image 1×3×H×W, mask 1×1×H×W, boxes)."
+    """The source and its mask placed on every part of `part_mask` (`grow`: default the rule's): (image 1×3×H×W, mask
+    1×1×H×W, boxes)."""
     grow = rule.grow if grow is None else grow
     part_mask = _as_mask(part_mask, 'part_mask')
     size = part_mask.shape[-1]
@@ -246,7 +270,8 @@ def box_mask(mask) -> np.ndarray:
     return out
 
 def target_mask(rule: Rule, part_mask, parts: str) -> np.ndarray | None:
-    "The region `rule` replaces on a face whose `parts` the parser sees as `part_mask`, drawn like the rule's own; `None` if unclear."
+    """The region `rule` replaces on a face whose `parts` the parser sees as `part_mask`, drawn like the rule's own;
+    `None` if unclear."""
     m = _as_mask(part_mask, 'part_mask')
     expect = 2 if parts in ('eyes', 'brows') else None
     if not m.any() or (expect and len(mask_boxes(m)) != expect): return None
@@ -265,7 +290,8 @@ def auto_targets(G: Generator, rule: Rule, n: int, parts: str | None = None, see
 
 # %% ../nbs/30_rule.ipynb #63a4121a
 def erase(images: torch.Tensor, region: torch.Tensor, ring: int = 2) -> torch.Tensor:
-    "`images` (N×3×H×W) with `region` (N×1×H×W, > 0.5 counts) filled with the median colour of a `ring`-pixel band around it."
+    """`images` (N×3×H×W) with `region` (N×1×H×W, > 0.5 counts) filled with the median colour of a `ring`-pixel band
+    around it."""
     inside = region > 0.5
     band = (F.max_pool2d(inside.float(), 2 * ring + 1, 1, ring) > 0) & ~inside
     out = images.clone()
@@ -278,7 +304,8 @@ def erase(images: torch.Tensor, region: torch.Tensor, ring: int = 2) -> torch.Te
 # %% ../nbs/30_rule.ipynb #1d03994e
 @dataclass
 class Pasted:
-    "Targets with the source pasted in: their states (keys, values, images), pasted values and pixels, and the new-rule regions."
+    """Targets with the source pasted in: their states (keys, values, images), pasted values and pixels, and the
+    new-rule regions."""
     state: SplitState            # the targets through G1, memory and G3 (key, value, image)
     value: torch.Tensor          # pasted values N×C×r×r
     pixels: torch.Tensor         # N×3×H×W: the targets' images with the source's pixels pasted the same way
@@ -289,7 +316,8 @@ class Pasted:
 @torch.no_grad()
 def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], masks: Sequence[np.ndarray],
           grow: float | None = None) -> Pasted:
-    "Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces `seeds`."
+    """Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces
+    `seeds`."""
     grow = rule.grow if grow is None else grow
     size, dev = net.size, net.device
     src = to_tensor(rule.source)[None].to(dev)

@@ -141,7 +141,8 @@ def show_samples(self: RewriteStudio):
     seeds = list(range(self.first_seed.value, self.first_seed.value + self.n_samples.value))
     cells, self.sample_buttons = [], {}
     for s, face in zip(seeds, self.faces(seeds)):
-        button = widgets.ToggleButton(value=s in self.targets, description=f'seed {s}', layout=widgets.Layout(width='132px'))
+        button = widgets.ToggleButton(value=s in self.targets, description=f'seed {s}',
+                                      layout=widgets.Layout(width='132px'))
         button.observe(lambda ch, s=s: self._on_pick(s, ch['new']), 'value')
         self.sample_buttons[s] = button
         cells.append(widgets.VBox([put_png(widgets.Image(format='png'), png_bytes(face, 2)), button]))
@@ -180,7 +181,8 @@ def _sync_targets(self: RewriteStudio):
     "Show the targets' painters and set the toggles to match `targets`."
     for s, b in self.sample_buttons.items():
         if b.value != (s in self.targets): b.value = s in self.targets
-    self.target_box.children = [self.painters[s] for s in self.targets] or [widgets.HTML('<i>no target yet: pick a face above</i>')]
+    self.target_box.children = [self.painters[s] for s in self.targets] or [widgets.HTML('<i>no target yet: pick a '
+                                                                                         'face above</i>')]
 
 # %% ../nbs/41_studio.ipynb #68af26be
 @patch
@@ -202,7 +204,8 @@ def take_parts(self: RewriteStudio, name: str):
     if not self.targets: raise ValueError("there is no target yet: pick a face in the grid first")
     masks = auto_mask(self.faces(self.targets), name)
     for s, m in zip(self.targets, masks): self.painters[s].load(m.numpy())
-    self.say(f"loaded the parser's {name} mask on {len(self.targets)} target(s): {[int(m.sum()) for m in masks]} px", 'ok')
+    self.say(f"loaded the parser's {name} mask on {len(self.targets)} target(s): {[int(m.sum()) for m in masks]} px",
+             'ok')
 
 # %% ../nbs/41_studio.ipynb #5d6831e7
 @patch
@@ -212,8 +215,10 @@ def _build_source(self: RewriteStudio):
     self.upload = widgets.FileUpload(accept='image/*', multiple=False, description='upload')
     self.upload.observe(self._upload_changed, 'value')
     buttons = []
-    for label, fn in [('its own mask', lambda: self._source_mask), ('whole image', lambda: np.ones((self.size,) * 2, bool)),
-                      ('ellipse', lambda: ellipse_mask(self.size, (self.size / 4, self.size / 4, 3 * self.size / 4, 3 * self.size / 4)))]:
+    for label, fn in [('its own '
+                       'mask', lambda: self._source_mask), ('whole image', lambda: np.ones((self.size,) * 2, bool)),
+                      ('ellipse', lambda: ellipse_mask(self.size, (self.size / 4, self.size / 4, 3 * self.size / 4,
+                                                                   3 * self.size / 4)))]:
         b = widgets.Button(description=label)
         b.on_click(lambda _, fn=fn: self._guard(lambda: self.source_painter.load(fn()))())
         buttons.append(b)
@@ -245,7 +250,8 @@ def set_source(self: RewriteStudio, source, label: str | None = None):
 
 @patch
 def _upload_changed(self: RewriteStudio, change):
-    "The upload button's `value` observer: `change['new']` is the value in ipywidgets 7's or 8's format (`uploaded_files`)."
+    """The upload button's `value` observer: `change['new']` is the value in ipywidgets 7's or 8's format
+    (`uploaded_files`)."""
     self._guard(self._on_upload)(uploaded_files(change['new']))
 
 @patch
@@ -255,7 +261,8 @@ def _on_upload(self: RewriteStudio, files):
     f = files[0]
     try:
         with Image.open(io.BytesIO(bytes(f['content']))) as im: im.load(); img = im.copy()
-    except UnidentifiedImageError: raise ValueError(f"{f['name']!r} is not an image this studio can read (try PNG or JPEG)") from None
+    except UnidentifiedImageError: raise ValueError(f"{f['name']!r} is not an image this studio can read (try PNG or "
+                                                    "JPEG)") from None
     self.set_source(img, label=f"upload: {f['name']}")
     self.say(f"source: {f['name']}", 'ok')
 
@@ -269,23 +276,28 @@ def _on_choice(self: RewriteStudio, key):
 def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
     num = lambda v: '' if v is None else str(v)
     short, tight = widgets.Layout(width='120px'), {'description_width': '40px'}
-    self.method = widgets.Dropdown(options=list(METHODS), value=check_choice('method', method, METHODS), description='method',
+    self.method = widgets.Dropdown(options=list(METHODS), value=check_choice('method', method, METHODS),
+                                   description='method',
                                    style={'description_width': '55px'}, layout=widgets.Layout(width='200px'))
     self.p = widgets.Text(value=num(p), placeholder='default', description='p', layout=short, style=tight)
     self.q = widgets.Text(value=num(q), placeholder='default', description='q', layout=short, style=tight)
     self.steps = widgets.Text(value=num(steps), placeholder='default', description='steps', layout=short, style=tight)
     self.layers = widgets.Text(value=', '.join(layers or ()), placeholder='default', description='layers', style=tight,
-                               layout=widgets.Layout(width='220px'))   # a Text has no tooltip in ipywidgets 7: the names go below
+                               # a Text has no tooltip in ipywidgets 7: the names go below
+                               layout=widgets.Layout(width='220px'))
     self.layer_names = widgets.HTML('<small>layers (comma-separated) from: ' + ', '.join(decompose(self.model).all_layer_names) + '</small>')
     self.rule_name = widgets.Text(value='rule', description='rule name', layout=widgets.Layout(width='220px'))
     self.rewrite_button = widgets.Button(description='Rewrite', button_style='primary', icon='magic')
     self.rewrite_button.on_click(lambda _: self._guard(self.run)())
     self.progress = widgets.IntProgress(value=0, min=0, max=1, description='progress')
     self.loss_image = put_png(widgets.Image(format='png'), loss_plot([]))
-    return widgets.VBox(layout=widgets.Layout(margin='0 24px 0 0'), children=[widgets.HTML('<h4>4 · Rewrite the generator</h4>'),
-                         widgets.HBox([self.method, self.layers, self.p, self.q, self.steps], layout=widgets.Layout(flex_flow='row wrap')),
+    return widgets.VBox(layout=widgets.Layout(margin='0 24px 0 0'),
+                        children=[widgets.HTML('<h4>4 · Rewrite the generator</h4>'),
+                         widgets.HBox([self.method, self.layers, self.p, self.q, self.steps],
+                                      layout=widgets.Layout(flex_flow='row wrap')),
                          self.layer_names,
-                         widgets.HBox([self.rule_name, self.rewrite_button, self.progress]), self.message, self.loss_image])
+                         widgets.HBox([self.rule_name, self.rewrite_button,
+                                       self.progress]), self.message, self.loss_image])
 
 # %% ../nbs/41_studio.ipynb #e9b660dc
 @patch
@@ -312,7 +324,8 @@ def run(self: RewriteStudio):
     self.rewrite_button.disabled = True
     self.say('rewriting ...')
     start = time.perf_counter()
-    try: G_new = rewrite(self.model, rule, projector=self.projector, callback=self._on_step, progress=False, live=False, **kwargs)
+    try: G_new = rewrite(self.model, rule, projector=self.projector, callback=self._on_step, progress=False, live=False,
+                         **kwargs)
     finally: self.rewrite_button.disabled = False
     self.model_new, self.last_rule = G_new, rule
     self._show_results(rule)
@@ -365,7 +378,8 @@ def _build_files(self: RewriteStudio):
     self.generator_path = widgets.Text(value=str(self.folder / 'rewritten.safetensors'), description='generator',
                                        layout=widgets.Layout(width='360px'))
     self.overwrite = widgets.Checkbox(value=False, description='overwrite')
-    save_rule, load_rule = widgets.Button(description='Save rule', icon='save'), widgets.Button(description='Load rule', icon='folder-open')
+    save_rule, load_rule = widgets.Button(description='Save '
+                                          'rule', icon='save'), widgets.Button(description='Load rule', icon='folder-open')
     self.save_model_button = widgets.Button(description='Save generator', icon='save', disabled=True)
     save_rule.on_click(lambda _: self._guard(self.save_rule)())
     load_rule.on_click(lambda _: self._guard(self.load_rule)())
@@ -398,7 +412,8 @@ def load_rule(self: RewriteStudio, folder=None) -> Rule:
 
 @patch
 def save_model(self: RewriteStudio, path=None) -> Path:
-    "Save the rewritten model (safetensors) to `path` (default: the *generator* box): a generator with `save_generator`, another model with `save_small_net`."
+    """Save the rewritten model (safetensors) to `path` (default: the *generator* box): a generator with
+    `save_generator`, another model with `save_small_net`."""
     if self.model_new is None: raise ValueError("nothing to save yet: press Rewrite first")
     meta = {'rewritten_by': 'regen_nb studio', 'rule': self.last_rule.name, 'target_seeds': self.last_rule.target_seeds,
             'method': self.method.value}
@@ -427,10 +442,12 @@ def studio_models() -> dict:
 
 # %% ../nbs/41_studio.ipynb #90154388
 class ModelStudio(TextFallback, widgets.VBox):
-    "A `RewriteStudio` for the model chosen in a dropdown (`studio_models()`); each studio is built on first choice, then kept."
+    """A `RewriteStudio` for the model chosen in a dropdown (`studio_models()`); each studio is built on first choice,
+    then kept."""
     say, _guard = RewriteStudio.say, RewriteStudio._guard
 
-    def __init__(self, model: str = 'generator', models: dict | None = None, device=None, folder: str | Path = '.', **studio_kwargs):
+    def __init__(self, model: str = 'generator', models: dict | None = None, device=None, folder: str | Path = '.',
+                 **studio_kwargs):
         self.models = studio_models() if models is None else dict(models)
         self.device, self.folder, self.studio_kwargs = device, Path(folder), studio_kwargs
         self.studios, self.studio, self.name = {}, None, None

@@ -25,7 +25,8 @@ __all__ = ['LATENT_SAMPLERS', 'upfirdn2d', 'fused_leaky_relu', 'FusedLeakyReLU',
 
 # %% ../nbs/02_stylegan.ipynb #dc96ebcd
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
-    "Zero-insert upsample `x` (N×C×H×W) by `up`, pad both axes by `pad` (negative crops), filter each channel with `kernel`, keep every `down`-th pixel."
+    """Zero-insert upsample `x` (N×C×H×W) by `up`, pad both axes by `pad` (negative crops), filter each channel with
+    `kernel`, keep every `down`-th pixel."""
     n, c, h, w = x.shape
     if up > 1:
         x = F.pad(x.reshape(n, c, h, 1, w, 1), (0, up - 1, 0, 0, 0, up - 1)).reshape(n, c, h * up, w * up)
@@ -36,7 +37,8 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
     return x[:, :, ::down, ::down] if down > 1 else x
 
 # %% ../nbs/02_stylegan.ipynb #fc28bf0a
-def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2, scale: float = 2 ** 0.5) -> torch.Tensor:
+def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float = 0.2,
+                     scale: float = 2 ** 0.5) -> torch.Tensor:
     "`leaky_relu(x + bias) * scale`, with `bias` (one value per channel, dim 1) broadcast over the other dims."
     if bias is not None: x = x + bias.view(1, -1, *[1] * (x.ndim - 2))
     return F.leaky_relu(x, negative_slope) * scale
@@ -75,7 +77,8 @@ class Upsample(nn.Module):
 
 # %% ../nbs/02_stylegan.ipynb #fb50dd4d
 class Blur(nn.Module):
-    "Filter with the FIR `kernel` after padding by `pad`; `upsample_factor` rescales the filter to keep the signal's level after zero insertion."
+    """Filter with the FIR `kernel` after padding by `pad`; `upsample_factor` rescales the filter to keep the signal's
+    level after zero insertion."""
     def __init__(self, kernel: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1):
         super().__init__()
         self.register_buffer('kernel', make_kernel(kernel) * upsample_factor ** 2)
@@ -85,7 +88,8 @@ class Blur(nn.Module):
 # %% ../nbs/02_stylegan.ipynb #cc25c1ea
 class EqualLinear(nn.Module):
     "Linear layer with equalized learning rate; `activation='fused_lrelu'` adds the bias inside a `fused_leaky_relu`."
-    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0, lr_mul: float = 1, activation: str | None = None):
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0, lr_mul: float = 1,
+                 activation: str | None = None):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_dim, in_dim).div_(lr_mul))
         self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init))) if bias else None
@@ -100,18 +104,21 @@ class EqualLinear(nn.Module):
 # %% ../nbs/02_stylegan.ipynb #999bcc18
 class EqualConv2d(nn.Module):
     "2-d convolution with equalized learning rate (weight `out×in×k×k` scaled by `1/sqrt(in·k²)`)."
-    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True):
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 bias: bool = True):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channel, in_channel, kernel_size, kernel_size))
         self.scale = 1 / math.sqrt(in_channel * kernel_size ** 2)
         self.stride, self.padding = stride, padding
         self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
-    def forward(self, x): return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride, padding=self.padding)
+    def forward(self, x): return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride,
+                                          padding=self.padding)
     def extra_repr(self): return f'{self.weight.shape[1]}, {self.weight.shape[0]}, {self.weight.shape[2]}, stride={self.stride}, padding={self.padding}'
 
 # %% ../nbs/02_stylegan.ipynb #38fdeea2
 class ModulatedConv2d(nn.Module):
-    "Style-modulated convolution (optionally ×2 upsampling), computed as modulate input → shared conv → demodulate output."
+    """Style-modulated convolution (optionally ×2 upsampling), computed as modulate input → shared conv → demodulate
+    output."""
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int, demodulate: bool = True,
                  upsample: bool = False, blur_kernel: Sequence[float] = (1, 3, 3, 1), fused: bool = False):
         super().__init__()
@@ -174,7 +181,8 @@ class NoiseInjection(nn.Module):
 
 # %% ../nbs/02_stylegan.ipynb #aad1af28
 class ConstantInput(nn.Module):
-    "The learned 4×4 constant the synthesis network starts from, repeated over the batch of `x` (any tensor of batch size N)."
+    """The learned 4×4 constant the synthesis network starts from, repeated over the batch of `x` (any tensor of batch
+    size N)."""
     def __init__(self, channel: int, size: int = 4):
         super().__init__()
         self.input = nn.Parameter(torch.randn(1, channel, size, size))
@@ -214,7 +222,8 @@ def default_channels(channel_multiplier: int = 2) -> dict[int, int]:
 # %% ../nbs/02_stylegan.ipynb #22d885d0
 def _check_size(size) -> int:
     size = check_int('size', size, 4)
-    if size & (size - 1): raise ValueError(f"size={size} is not allowed; choose a power of two >= 4 (e.g. 64, 256, 1024)")
+    if size & (size - 1): raise ValueError(f"size={size} is not allowed; choose a power of two >= 4 (e.g. 64, 256, "
+                                           "1024)")
     return size
 
 def _channel_table(size: int, channel_multiplier: int, channels: Mapping[int, int] | None) -> dict[int, int]:
@@ -222,7 +231,8 @@ def _channel_table(size: int, channel_multiplier: int, channels: Mapping[int, in
     needed = [2 ** i for i in range(2, int(math.log2(size)) + 1)]
     if channels is None:
         table = default_channels(channel_multiplier)
-        if size > 1024: raise ValueError(f"size={size} has no default channel count; pass channels={{4: ..., {size}: ...}}")
+        if size > 1024: raise ValueError(f"size={size} has no default channel count; pass "
+                                         f"channels={{4: ..., {size}: ...}}")
         return table
     channels = {int(r): int(c) for r, c in channels.items()}
     missing = [r for r in needed if r not in channels]
@@ -252,13 +262,15 @@ LATENT_SAMPLERS = {c.kind: c for c in (GaussianLatent, FaceLatent)}
 def latent_sampler_from_dict(d: Mapping) -> GaussianLatent | FaceLatent:
     "The sampler that `sampler.to_dict()` described (the `latent` entry of a saved generator's header)."
     if not isinstance(d, Mapping) or 'kind' not in d:
-        raise ValueError(f"a latent sampler is described by a dict with a 'kind' ({list(LATENT_SAMPLERS)}), got {d!r:.80}")
+        raise ValueError(f"a latent sampler is described by a dict with a 'kind' ({list(LATENT_SAMPLERS)}), got "
+                         f"{d!r:.80}")
     check_choice('latent kind', d['kind'], LATENT_SAMPLERS)
     return LATENT_SAMPLERS[d['kind']].from_dict(d)
 
 # %% ../nbs/02_stylegan.ipynb #d87aa29d
 class Generator(nn.Module):
-    "StyleGAN2 generator; parameter and buffer names match rosinality's `stylegan2-pytorch`, so its `g_ema` weights load with `strict=True`."
+    """StyleGAN2 generator; parameter and buffer names match rosinality's `stylegan2-pytorch`, so its `g_ema` weights
+    load with `strict=True`."""
     def __init__(self, size: int, style_dim: int = 512, n_mlp: int = 8, channel_multiplier: int = 2,
                  blur_kernel: Sequence[float] = (1, 3, 3, 1), lr_mlp: float = 0.01, channels: Mapping[int, int] | None = None,
                  fused: bool = False):
@@ -272,7 +284,8 @@ class Generator(nn.Module):
         self.num_layers = 2 * self.log_size - 3
         self.n_latent = 2 * self.log_size - 2
 
-        self.style = nn.Sequential(PixelNorm(), *[EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation='fused_lrelu') for _ in range(n_mlp)])
+        self.style = nn.Sequential(PixelNorm(), *[EqualLinear(style_dim, style_dim, lr_mul=lr_mlp,
+                                                              activation='fused_lrelu') for _ in range(n_mlp)])
         c4 = self.channels[4]
         self.input = ConstantInput(c4)
         self.conv1 = StyledConv(c4, c4, 3, style_dim, blur_kernel=blur_kernel, fused=fused)
@@ -294,9 +307,11 @@ class Generator(nn.Module):
     @property
     def config(self) -> dict:
         "The constructor arguments (JSON-friendly), enough to rebuild this architecture."
-        return dict(size=self.size, style_dim=self.style_dim, n_mlp=self.n_mlp, channel_multiplier=self.channel_multiplier,
+        return dict(size=self.size, style_dim=self.style_dim, n_mlp=self.n_mlp,
+                    channel_multiplier=self.channel_multiplier,
                     blur_kernel=list(self.blur_kernel), lr_mlp=self.lr_mlp,
-                    channels=None if self.custom_channels is None else {str(r): c for r, c in self.custom_channels.items()})
+                    channels=None if self.custom_channels is None else {str(r): c for r,
+                                                                        c in self.custom_channels.items()})
 
     def latent_indices(self) -> dict[str, int]:
         "Which `w[i]` each styled layer reads, by module name."
@@ -317,7 +332,8 @@ class Generator(nn.Module):
         return self.style(z).mean(0, keepdim=True)
 
     def sample_z(self, n: int, seed: int = 0) -> torch.Tensor:
-        "The latents of samples `seed, seed + 1, ...` (n×style_dim) from this generator's `latent_sampler`, on its device."
+        """The latents of samples `seed, seed + 1, ...` (n×style_dim) from this generator's `latent_sampler`, on its
+        device."""
         return self.latent_sampler(n, seed).to(self.input.input.device)
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
@@ -332,27 +348,31 @@ class Generator(nn.Module):
             bufs = [getattr(self.noises, f'noise_{k}') for k in range(self.num_layers)]
             return bufs if noise == 'fixed' else [torch.zeros_like(b) for b in bufs]
         noise = list(noise)
-        if len(noise) != self.num_layers: raise ValueError(f"noise must hold {self.num_layers} tensors (one per styled conv), got {len(noise)}")
+        if len(noise) != self.num_layers: raise ValueError(f"noise must hold {self.num_layers} tensors (one per styled "
+                                                           f"conv), got {len(noise)}")
         return noise
 
     def _latent(self, styles, inject_index):
         if len(styles) == 1:
             s = styles[0]
             return s if s.ndim == 3 else s[:, None].repeat(1, self.n_latent, 1)
-        if len(styles) != 2: raise ValueError(f"styles must hold one or two batches (two for style mixing), got {len(styles)}")
+        if len(styles) != 2: raise ValueError("styles must hold one or two batches (two for style mixing), got "
+                                              f"{len(styles)}")
         if inject_index is None: inject_index = random.randint(1, self.n_latent - 1)
         inject_index = check_int('inject_index', inject_index, 0, self.n_latent)
         return torch.cat([styles[0][:, None].repeat(1, inject_index, 1), styles[1][:, None].repeat(1, self.n_latent - inject_index, 1)], 1)
 
     def forward(self, styles, return_latents: bool = False, inject_index: int | None = None, truncation: float = 1,
                 truncation_latent: torch.Tensor | None = None, input_is_latent: bool = False, noise=None, randomize_noise: bool = True):
-        "Images (N×3×size×size, about [-1, 1]) from a list of `z` batches (or `w` with `input_is_latent`); also the per-layer latents if `return_latents`."
+        """Images (N×3×size×size, about [-1, 1]) from a list of `z` batches (or `w` with `input_is_latent`); also the
+        per-layer latents if `return_latents`."""
         if torch.is_tensor(styles): styles = [styles]
         if not input_is_latent: styles = [self.style(s) for s in styles]
         noise = self._noise_list(noise, randomize_noise)
         if truncation < 1:
             if truncation_latent is None: truncation_latent = self.latent_avg
-            if truncation_latent is None: raise ValueError("truncation < 1 needs truncation_latent (e.g. G.mean_latent(4096)) or G.latent_avg")
+            if truncation_latent is None: raise ValueError("truncation < 1 needs truncation_latent (e.g. "
+                                                           "G.mean_latent(4096)) or G.latent_avg")
             styles = [truncation_latent + truncation * (s - truncation_latent) for s in styles]
         latent = self._latent(styles, inject_index)
         out = self.conv1(self.input(latent), latent[:, 0], noise=noise[0])
@@ -365,14 +385,16 @@ class Generator(nn.Module):
 
 # %% ../nbs/02_stylegan.ipynb #2565cca1
 def set_fused(model: nn.Module, fused: bool = True) -> nn.Module:
-    "Switch every `ModulatedConv2d` in `model` to the grouped-conv (`fused=True`) or the default un-fused form; returns `model`."
+    """Switch every `ModulatedConv2d` in `model` to the grouped-conv (`fused=True`) or the default un-fused form;
+    returns `model`."""
     for m in model.modules():
         if isinstance(m, ModulatedConv2d): m.fused = bool(fused)
     return model
 
 # %% ../nbs/02_stylegan.ipynb #c48ecbb0
 class ConvLayer(nn.Sequential):
-    "Optional blur + stride-2 (downsampling), equal-lr conv, optional biased leaky ReLU; a `Sequential` so that state-dict keys are `0.*`, `1.*`, ..."
+    """Optional blur + stride-2 (downsampling), equal-lr conv, optional biased leaky ReLU; a `Sequential` so that
+    state-dict keys are `0.*`, `1.*`, ..."""
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, downsample: bool = False,
                  blur_kernel: Sequence[float] = (1, 3, 3, 1), bias: bool = True, activate: bool = True):
         layers = []
@@ -391,7 +413,8 @@ class ResBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvLayer(in_channel, in_channel, 3)
         self.conv2 = ConvLayer(in_channel, out_channel, 3, downsample=True, blur_kernel=blur_kernel)
-        self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False, blur_kernel=blur_kernel)
+        self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False,
+                              blur_kernel=blur_kernel)
     def forward(self, x): return (self.conv2(self.conv1(x)) + self.skip(x)) / math.sqrt(2)
 
 # %% ../nbs/02_stylegan.ipynb #7b0db647
@@ -411,7 +434,8 @@ class Discriminator(nn.Module):
         self.convs = nn.Sequential(*convs)
         self.stddev_group, self.stddev_feat = 4, 1
         self.final_conv = ConvLayer(cin + 1, channels[4], 3)
-        self.final_linear = nn.Sequential(EqualLinear(channels[4] * 4 * 4, channels[4], activation='fused_lrelu'), EqualLinear(channels[4], 1))
+        self.final_linear = nn.Sequential(EqualLinear(channels[4] * 4 * 4, channels[4], activation='fused_lrelu'),
+                                          EqualLinear(channels[4], 1))
 
     def forward(self, img: torch.Tensor) -> torch.Tensor: return self.final_linear[1](self.features(img))
 
@@ -476,16 +500,19 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], w
               for k in ref if k in state_dict and tuple(ref[k].shape) != tuple(getattr(state_dict[k], 'shape', ()))]
     if missing or unexpected or shapes:
         def few(xs): return ', '.join(xs[:8]) + (f' ... ({len(xs)} in all)' if len(xs) > 8 else '')
-        parts = [f'missing keys: {few(missing)}' if missing else '', f'unexpected keys: {few(unexpected)}' if unexpected else '',
+        parts = [f'missing keys: {few(missing)}' if missing else '',
+                 f'unexpected keys: {few(unexpected)}' if unexpected else '',
                  f'shape mismatches: {few(shapes)}' if shapes else '']
         raise ValueError(f"{what} does not fit {type(model).__name__}({getattr(model, 'size', '')}): " + '; '.join(p for p in parts if p))
 
 def check_finite(state_dict: Mapping[str, torch.Tensor], what: str = 'state dict'):
     "Raise a `ValueError` naming the tensors of `state_dict` that hold NaN or infinite values."
-    bad = [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = [k for k,
+           v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         few = ', '.join(bad[:5]) + (f' ... ({len(bad)} in all)' if len(bad) > 5 else '')
-        raise ValueError(f"{what} holds NaN or infinite weights ({few}), so every image it drew would be NaN; it is damaged "
+        raise ValueError(f"{what} holds NaN or infinite weights ({few}), so every image it drew would be NaN; it is "
+                         "damaged "
                          "(a training run or a rewrite that diverged?): load an earlier checkpoint")
 
 # %% ../nbs/02_stylegan.ipynb #44c943f9
@@ -499,7 +526,8 @@ def _first_line(e: Exception) -> str:
     return (str(e).strip().splitlines() or [''])[0][:200]
 
 def _parse_header(meta: dict, path) -> dict:
-    "The regen_nb JSON header in a safetensors file's metadata (`{}` if there is none); a clear error if it is not a JSON object."
+    """The regen_nb JSON header in a safetensors file's metadata (`{}` if there is none); a clear error if it is not a
+    JSON object."""
     if 'regen_nb' not in meta: return {}
     try: info = json.loads(meta['regen_nb'])
     except ValueError as e: info = e
@@ -514,20 +542,24 @@ def _read_safetensors(path: Path):
         with safe_open(str(path), framework='pt') as f:
             meta, tensors = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:
-        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated or corrupt") from None
+        raise ValueError(f"could not read {path} as a safetensors file ({type(e).__name__}: {e}); it may be truncated "
+                         "or corrupt") from None
     return tensors, tensors.pop('latent_avg', None), _parse_header(meta, path)
 
 def _read_torch(path: Path):
-    with warnings.catch_warnings(record=True) as seen:          # torch warns about pickle protocols >2; say it once, below, if it matters
+    # torch warns about pickle protocols >2; say it once, below, if it matters
+    with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter('always')
         try:
             with torch.serialization.safe_globals([argparse.Namespace]):
                 obj = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as e:
             proto = next((str(w.message).split()[3] for w in seen if 'pickle protocol' in str(w.message)), None)
-            how = (f"it was saved with pickle protocol {proto}, which torch's safe loader cannot read: re-save it with torch.save's "
+            how = (f"it was saved with pickle protocol {proto}, which torch's safe loader cannot read: re-save it with "
+                   "torch.save's "
                    "default protocol (or save_generator)") if proto else "it may be truncated or corrupt, or hold objects other than tensors"
-            raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); {how}") from None
+            raise ValueError(f"could not read {path} as a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); "
+                             f"{how}") from None
     for w in seen:
         if 'pickle protocol' not in str(w.message): warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return obj
@@ -535,7 +567,8 @@ def _read_torch(path: Path):
 def _split_checkpoint(obj, what: str):
     "The generator state dict and `latent_avg` of a rosinality checkpoint dict or a bare state dict."
     if not isinstance(obj, Mapping):
-        raise ValueError(f"{what}: expected a dict (a checkpoint with 'g_ema' or a state dict), found {type(obj).__name__}")
+        raise ValueError(f"{what}: expected a dict (a checkpoint with 'g_ema' or a state dict), found "
+                         f"{type(obj).__name__}")
     if 'g_ema' in obj: return obj['g_ema'], obj.get('latent_avg')
     if obj and all(torch.is_tensor(v) for v in obj.values()): return obj, None
     raise ValueError(f"{what}: expected a rosinality checkpoint with a 'g_ema' entry or a bare generator state dict; "
@@ -547,15 +580,18 @@ def _generator_source(source):
     if source is None:
         source = shipped_path('generator')
         if not source.exists():
-            raise FileNotFoundError(f"the shipped toy generator {source} is missing: it is created by notebook 03_train_gan "
+            raise FileNotFoundError(f"the shipped toy generator {source} is missing: it is created by notebook "
+                                    "03_train_gan "
                                     "(train_gan + save_generator); pass the path of a checkpoint instead")
     if not isinstance(source, (str, os.PathLike, Mapping)):
         raise TypeError(f"source must be None (the shipped toy generator), a checkpoint path or a state dict; "
                         f"got {type(source).__name__} {source!r:.60}")
     return source
 
-def load_generator(source: str | os.PathLike | Mapping | None = None, device: str | torch.device | None = None) -> Generator:
-    "A `Generator` in eval mode with `.latent_avg` (or `None`), from the shipped toy model (`None`), a checkpoint path or a state dict."
+def load_generator(source: str | os.PathLike | Mapping | None = None,
+                   device: str | torch.device | None = None) -> Generator:
+    """A `Generator` in eval mode with `.latent_avg` (or `None`), from the shipped toy model (`None`), a checkpoint path
+    or a state dict."""
     info, device = {}, get_device(device)              # an unusable device fails before any reading
     source = _generator_source(source)
     if isinstance(source, Mapping):
@@ -566,7 +602,8 @@ def load_generator(source: str | os.PathLike | Mapping | None = None, device: st
         if not path.is_file(): raise FileNotFoundError(f"no checkpoint file at {path}")
         what = str(path)
         if path.stat().st_size == 0:
-            raise ValueError(f"{path} is empty (0 bytes): the save that made it did not finish; use another copy of the checkpoint")
+            raise ValueError(f"{path} is empty (0 bytes): the save that made it did not finish; use another copy of "
+                             "the checkpoint")
         if _is_safetensors(path): sd, latent_avg, info = _read_safetensors(path)
         else: sd, latent_avg = _split_checkpoint(_read_torch(path), what)
     cfg = infer_generator_config(sd, what)
@@ -582,7 +619,8 @@ def load_generator(source: str | os.PathLike | Mapping | None = None, device: st
 # %% ../nbs/02_stylegan.ipynb #350df932
 def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None = None, overwrite: bool = False,
                    rule=None) -> Path:
-    "Write `G` (weights, `latent_avg`, config, JSON-able `metadata`, a rewrite's record and `rule`) to a safetensors file atomically."
+    """Write `G` (weights, `latent_avg`, config, JSON-able `metadata`, a rewrite's record and `rule`) to a safetensors
+    file atomically."""
     metadata = dict(metadata or {})
     info = getattr(G, 'rewrite_info', None) or {}
     if info: metadata.setdefault('rewrite', {k: v for k, v in info.items() if k != 'rule'})
@@ -595,7 +633,8 @@ def save_generator(G: Generator, path: str | os.PathLike, metadata: dict | None 
 
 # %% ../nbs/02_stylegan.ipynb #7daabd3f
 def generator_metadata(path: str | os.PathLike) -> dict:
-    "The JSON header `save_generator` wrote (`format`, `version`, `config`, `metadata`); `{}` for other safetensors files."
+    """The JSON header `save_generator` wrote (`format`, `version`, `config`, `metadata`); `{}` for other safetensors
+    files."""
     path = Path(path)
     if not _is_safetensors(path): raise ValueError(f"{path} is not a safetensors file")
     try:
@@ -605,10 +644,13 @@ def generator_metadata(path: str | os.PathLike) -> dict:
 
 # %% ../nbs/02_stylegan.ipynb #18ac1421
 def save_rosinality_checkpoint(G: Generator, path: str | os.PathLike, overwrite: bool = False) -> Path:
-    "Write `{'g_ema': state_dict, 'latent_avg': ...}` with `torch.save` (the layout of rosinality's checkpoints) atomically."
-    if G.lr_mlp != 0.01: warnings.warn(f"this layout cannot record lr_mlp={G.lr_mlp}; loaders will assume 0.01 (use save_generator)")
+    """Write `{'g_ema': state_dict, 'latent_avg': ...}` with `torch.save` (the layout of rosinality's checkpoints)
+    atomically."""
+    if G.lr_mlp != 0.01: warnings.warn(f"this layout cannot record lr_mlp={G.lr_mlp}; loaders will assume 0.01 (use "
+                                       "save_generator)")
     if not isinstance(G.latent_sampler, GaussianLatent):
-        warnings.warn(f"this layout cannot record the latent sampler {G.latent_sampler}; loaders will assume Gaussian z (use save_generator)")
+        warnings.warn(f"this layout cannot record the latent sampler {G.latent_sampler}; loaders will assume Gaussian "
+                      "z (use save_generator)")
     ckpt = {'g_ema': {k: v.detach().cpu() for k, v in G.state_dict().items()}}
     if G.latent_avg is not None: ckpt['latent_avg'] = G.latent_avg.detach().cpu().reshape(-1)
     return atomic_write(path, lambda tmp: torch.save(ckpt, tmp), overwrite)
@@ -628,7 +670,8 @@ def _time_per_call(fn, device, repeats: int) -> float:
 # %% ../nbs/02_stylegan.ipynb #8cb1ef11
 def bench_generator(G: Generator | str = 'toy', device: str | torch.device | None = None, batch: int | None = None,
                     repeats: int = 3) -> dict:
-    "Images/s of `G` ('toy', 'config-f' or a `Generator`) forward and forward+backward, un-fused vs grouped modulated conv."
+    """Images/s of `G` ('toy', 'config-f' or a `Generator`) forward and forward+backward, un-fused vs grouped modulated
+    conv."""
     device = get_device(device)
     if isinstance(G, str):
         check_choice('G', G, ['toy', 'config-f'])
@@ -645,7 +688,8 @@ def bench_generator(G: Generator | str = 'toy', device: str | torch.device | Non
         G.zero_grad(set_to_none=True)
         G([z], noise='fixed')[0].square().mean().backward()
     flags = {m: m.fused for m in G.modules() if isinstance(m, ModulatedConv2d)}
-    res = dict(device=str(device), size=G.size, batch=batch, params_m=round(sum(p.numel() for p in G.parameters()) / 1e6, 2))
+    res = dict(device=str(device), size=G.size, batch=batch,
+               params_m=round(sum(p.numel() for p in G.parameters()) / 1e6, 2))
     try:
         for fused, tag in [(False, ''), (True, 'grouped_')]:
             set_fused(G, fused)

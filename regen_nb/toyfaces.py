@@ -158,7 +158,8 @@ class _Canvas:
         self.drgb.polygon(pts, fill=color); self.dlab.polygon(pts, fill=label)
 
     def chord(self, cx, cy, rx, ry, start, end, color, label):
-        "The part of an ellipse cut off by the line between the angles `start` and `end` (degrees, clockwise from 3 o'clock)."
+        """The part of an ellipse cut off by the line between the angles `start` and `end` (degrees, clockwise from 3
+        o'clock)."""
         n = 12 + self.side // 8  # a polygon, not `ImageDraw.chord`: that misdraws fractional angles on large canvases
         ts = [math.radians(start + (end - start) * i / (n - 1)) for i in range(n)]
         self.polygon([(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in ts], color, label)
@@ -214,7 +215,8 @@ def _draw_hair_front(cv: _Canvas, p: FaceParams):
     if p.hair_style == 'spiky':
         for k in range(7):
             x = p.head_x - rx * 0.8 + k * rx * 1.6 / 6
-            cv.polygon([(x - 0.05, top + 0.06), (x + 0.05, top + 0.06), (x + 0.01 * (k - 3), top - 0.06)], p.hair_color, HAIR)
+            cv.polygon([(x - 0.05, top + 0.06), (x + 0.05, top + 0.06), (x + 0.01 * (k - 3), top - 0.06)], p.hair_color,
+                       HAIR)
     if p.hair_style != 'bangs':
         aw = max(p.eye_spacing / 2 + p.brow_length / 2 + 0.025, rx * 0.78)
         cv.ellipse(p.head_x, p.hair_sides, aw, p.hair_sides - p.hairline, p.skin, SKIN)
@@ -275,7 +277,8 @@ _NONZERO_TO_255 = [0] + [255] * 255
 
 # %% ../nbs/01_toyfaces.ipynb #972300d6
 def _block_edges(labels: Image.Image, k: int) -> np.ndarray:
-    "A `uint8` map, `k` times smaller than the label image `labels`, that is 255 where a label boundary crosses a block."
+    """A `uint8` map, `k` times smaller than the label image `labels`, that is 255 where a label boundary crosses a
+    block."""
     w, h = labels.size
     right = ImageChops.difference(labels, ImageChops.offset(labels, -1, 0)); right.paste(0, (w - 1, 0, w, h))
     down = ImageChops.difference(labels, ImageChops.offset(labels, 0, -1)); down.paste(0, (0, h - 1, w, h))
@@ -284,7 +287,8 @@ def _block_edges(labels: Image.Image, k: int) -> np.ndarray:
 
 # %% ../nbs/01_toyfaces.ipynb #20b6b441
 def _block_mode(labels: np.ndarray, k: int, n_labels: int, mixed: np.ndarray) -> np.ndarray:
-    "Shrink `labels` `k` times to each `k`×`k` block's most common label (ties: the higher); only `mixed` blocks can differ."
+    """Shrink `labels` `k` times to each `k`×`k` block's most common label (ties: the higher); only `mixed` blocks can
+    differ."""
     h, w = labels.shape[0] // k, labels.shape[1] // k
     out = labels[::k, ::k].copy()
     rows, cols = np.nonzero(mixed)
@@ -314,7 +318,8 @@ def render_face(params: FaceParams, size: int = 64) -> ToyFace:
     x = p.head_x + p.turn
     if p.blush > 0:
         for side in (-1, 1):
-            cv.ellipse(x + side * p.eye_spacing * 0.62, p.nose_y, 0.045, 0.03, _mix(p.skin, (240, 110, 120), p.blush), SKIN)
+            cv.ellipse(x + side * p.eye_spacing * 0.62, p.nose_y, 0.045, 0.03, _mix(p.skin, (240, 110, 120), p.blush),
+                       SKIN)
     for side, eye, iris, brow in ((-1, LEFT_EYE, _LEFT_IRIS, LEFT_BROW), (1, RIGHT_EYE, _RIGHT_IRIS, RIGHT_BROW)):
         ex = x + side * p.eye_spacing / 2
         _draw_eye(cv, p, ex, eye, iris)
@@ -393,7 +398,8 @@ FACE_CODE_NAMES = tuple(_code_names())
 
 # %% ../nbs/01_toyfaces.ipynb #63e49260
 def face_code(params: FaceParams) -> np.ndarray:
-    "`params` as a `float32` vector (`len(FACE_CODE_NAMES)` entries): colours / 255, styles one-hot, numbers as they are."
+    """`params` as a `float32` vector (`len(FACE_CODE_NAMES)` entries): colours / 255, styles one-hot, numbers as they
+    are."""
     if not isinstance(params, FaceParams):
         raise ValueError(f"params must be a FaceParams (e.g. random_face_params(seed)), got {type(params).__name__}")
     out = []
@@ -422,7 +428,8 @@ class FaceLatent:
         self.style_dim = check_int('style_dim', style_dim, len(FACE_CODE_NAMES) + 1)
         self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
         if self.mean.shape != (len(FACE_CODE_NAMES),) or self.std.shape != self.mean.shape or not (self.std > 0).all():
-            raise ValueError(f"mean and std must be {len(FACE_CODE_NAMES)} numbers each (std > 0), as face_code_stats gives")
+            raise ValueError(f"mean and std must be {len(FACE_CODE_NAMES)} numbers each (std > 0), as face_code_stats "
+                             "gives")
 
     def codes(self, params: Sequence[FaceParams]) -> torch.Tensor:
         "The latents (`N×style_dim`) of the faces described by `params`."

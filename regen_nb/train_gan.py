@@ -172,7 +172,8 @@ def _adam(params, lr: float, ratio: float) -> torch.optim.Adam:
 class GANTrainer(Trainer):
     "StyleGAN2 training state: `G`, `D`, `g_ema`, their optimisers, the step and the loss history."
     desc = 'train-gan'
-    config_class = GANTrainConfig     # what `load_checkpoint` rebuilds the config as (trainers built on this one change it)
+    # what `load_checkpoint` rebuilds the config as (trainers built on this one change it)
+    config_class = GANTrainConfig
     recipe = 'StyleGAN2 (rosinality train.py): logistic loss, lazy R1, EMA, style mixing; regen_nb.train_gan'
     def __init__(self, config: GANTrainConfig | None = None, device=None):
         self.config = config = config or GANTrainConfig()
@@ -271,7 +272,8 @@ def load_checkpoint(cls: GANTrainer, path, device=None) -> GANTrainer:
     ckpt = find_checkpoint(path)
     meta = json.loads((ckpt / 'meta.json').read_text())
     tr = cls(cls.config_class.from_dict(meta['config']), device=device)
-    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]   # refuses NaN or infinite weights
+    # refuses NaN or infinite weights
+    weights = read_safetensors(ckpt / 'weights.safetensors', 'checkpoint weights')[1]
     for prefix, m in (('g', tr.G), ('d', tr.D), ('g_ema', tr.g_ema)):
         m.load_state_dict({k[len(prefix) + 1:]: v for k, v in weights.items() if k.split('.', 1)[0] == prefix})
     state = torch.load(ckpt / 'state.pt', map_location='cpu', weights_only=True)
@@ -363,7 +365,8 @@ def train_gan_main(argv=None) -> dict:
     else:
         tr = GANTrainer(gan_config_from_args(args), device=args.device)
     print(tr, flush=True)
-    tr.fit(args.steps, checkpoint_dir=args.out, checkpoint_every=args.ckpt_every, keep=args.keep, progress=not args.no_progress,
+    tr.fit(args.steps, checkpoint_dir=args.out, checkpoint_every=args.ckpt_every, keep=args.keep,
+           progress=not args.no_progress,
            log_every=args.log_every, live=False, plot_every=args.sample_every)
     summary = {'out': str(args.out), 'step': tr.step, 'checkpoint': str(find_checkpoint(args.out)),
                'seconds': round(tr.seconds, 1)}

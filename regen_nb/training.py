@@ -20,14 +20,16 @@ __all__ = ['Callback', 'fit_loop', 'ProgressBar', 'log_line', 'LogLines', 'Check
 
 # %% ../nbs/00b_training.ipynb #af33de63
 class Callback:
-    "Something `fit_loop` calls around a run: override any of `before_fit`, `after_step`, `after_fit` (which gets no call if a step raised)."
+    """Something `fit_loop` calls around a run: override any of `before_fit`, `after_step`, `after_fit` (which gets no
+    call if a step raised)."""
     def before_fit(self, tr, steps: int): pass
     def after_step(self, tr, logs: dict): pass
     def after_fit(self, tr): pass
 
 # %% ../nbs/00b_training.ipynb #f7e2d1a0
 def fit_loop(tr, steps: int, cbs=()):
-    "Run `tr.train_step()` until `tr.step == steps`, timing the steps into `tr.seconds`; `cbs` see the run start, each step and the end."
+    """Run `tr.train_step()` until `tr.step == steps`, timing the steps into `tr.seconds`; `cbs` see the run start, each
+    step and the end."""
     steps = check_int('steps', steps, 0)
     for cb in cbs: cb.before_fit(tr, steps)
     while tr.step < steps:
@@ -41,7 +43,8 @@ def fit_loop(tr, steps: int, cbs=()):
 # %% ../nbs/00b_training.ipynb #c74842eb
 class ProgressBar(Callback):
     "A tqdm bar over the run's steps with the latest values of `keys` (default: all numbers) beside it."
-    def __init__(self, desc: str = 'training', keys=None, leave: bool = True): self.desc, self.keys, self.leave = desc, keys, leave
+    def __init__(self, desc: str = 'training', keys=None,
+                 leave: bool = True): self.desc, self.keys, self.leave = desc, keys, leave
     def before_fit(self, tr, steps):
         self.bar = tqdm(total=steps, initial=tr.step, desc=self.desc, leave=self.leave, file=sys.stderr)
     def after_step(self, tr, logs):
@@ -52,10 +55,12 @@ class ProgressBar(Callback):
 
 # %% ../nbs/00b_training.ipynb #1845c3ca
 def log_line(step: int, last: list[dict], sec_per_step: float, seconds: float) -> str:
-    "One log line: the step, the mean of each number in `last` (the steps since the previous line), the speed and the time so far."
+    """One log line: the step, the mean of each number in `last` (the steps since the previous line), the speed and the
+    time so far."""
     keys = dict.fromkeys(k for h in last for k in h if k != 'step')
     means = {k: np.mean([h[k] for h in last if k in h]) for k in keys}
-    return f"step {step:>7d} " + ' '.join(f"{k} {v:.4f}" for k, v in means.items()) + f" | {sec_per_step:.3f} s/step ({seconds:.0f} s)"
+    return f"step {step:>7d} " + ' '.join(f"{k} {v:.4f}" for k,
+                                          v in means.items()) + f" | {sec_per_step:.3f} s/step ({seconds:.0f} s)"
 
 class LogLines(Callback):
     "Print a `log_line` every `every` steps."
@@ -81,7 +86,8 @@ class Checkpoints(Callback):
 
 # %% ../nbs/00b_training.ipynb #6dcd946b
 class LivePlot(Callback):
-    "Every `every` steps and at the end: `tr.picture()` saved to `folder/STEP.png` (if given) and, in a notebook, the live loss plot."
+    """Every `every` steps and at the end: `tr.picture()` saved to `folder/STEP.png` (if given) and, in a notebook, the
+    live loss plot."""
     def __init__(self, every: int = 100, notebook: bool | None = None, folder=None, title: str | None = None):
         self.every, self.folder, self.title = check_int('every', every, 1), (Path(folder) if folder else None), title
         self.view = LiveView(notebook=in_notebook() if notebook is None else notebook)
@@ -102,7 +108,8 @@ class StopOnDivergence(Callback):
     "Raise `FloatingPointError` when a number in the step's logs is NaN or infinite."
     def after_step(self, tr, logs):
         bad = {k: v for k, v in logs.items() if isinstance(v, float) and not math.isfinite(v)}
-        if bad: raise FloatingPointError(f"{getattr(tr, 'desc', 'training')} diverged at step {tr.step}: {bad}. Lower the "
+        if bad: raise FloatingPointError(f"{getattr(tr, 'desc', 'training')} diverged at step {tr.step}: {bad}. Lower "
+                                         "the "
                                          "learning rate, or resume from the last checkpoint with other settings; nothing after it was saved")
 
 # %% ../nbs/00b_training.ipynb #3295263c

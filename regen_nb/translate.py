@@ -21,7 +21,8 @@ __all__ = ['face_layout', 'layout_inputs', 'Translator', 'translate_batch', 'tra
 # %% ../nbs/71_translate.ipynb #7f87f1d7
 @torch.no_grad()
 def face_layout(faces: torch.Tensor, parts: torch.Tensor) -> torch.Tensor:
-    "The translator's input for `faces` (N×3×H×W) with part maps `parts` (N×H×W): one-hot parts and each part's mean colour, N×(9+3)×H×W."
+    """The translator's input for `faces` (N×3×H×W) with part maps `parts` (N×H×W): one-hot parts and each part's mean
+    colour, N×(9+3)×H×W."""
     onehot = F.one_hot(parts.long(), len(PART_NAMES)).permute(0, 3, 1, 2).float()           # N×9×H×W
     mean = (faces[:, :, None] * onehot[:, None]).sum((3, 4)) / onehot.sum((2, 3))[:, None].clamp_min(1)   # N×3×9
     flat = torch.einsum('ncp,nphw->nchw', mean, onehot)
@@ -62,7 +63,8 @@ class Translator(nn.Module):
 def translate_batch(step: int, batch_size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     "Layouts and faces of training step `step`: a function of `(seed, step)` only."
     g = torch.Generator().manual_seed(check_int('seed', seed, 0) * 1_000_003 + check_int('step', step, 0))
-    faces, parts = toy_face_batch(torch.randint(0, HELDOUT_SEED, (check_int('batch_size', batch_size, 1),), generator=g).tolist())
+    faces, parts = toy_face_batch(torch.randint(0, HELDOUT_SEED, (check_int('batch_size', batch_size, 1),),
+                                                generator=g).tolist())
     return face_layout(faces, parts), faces
 
 def train_translator(folder, steps: int = 600, batch_size: int = 16, lr: float = 2e-3, seed: int = 0, ch: int = 16,
@@ -81,8 +83,10 @@ def load_translator(path=None, device=None) -> Translator:
     return load_small_net(Translator, shipped_path('translator') if path is None else path).to(get_device(device))
 
 # %% ../nbs/71_translate.ipynb #2098e2f3
-def rewrite_translator(net: Translator, name: str = 'eyes → star', projector=None, seeds: Sequence[int] | None = None, **config) -> Translator:
-    "A copy of `net` rewritten with the example rule `name` (`EXAMPLE_RULES` of `30_rule`); `config`: `RewriteConfig` fields."
+def rewrite_translator(net: Translator, name: str = 'eyes → star', projector=None, seeds: Sequence[int] | None = None,
+                       **config) -> Translator:
+    """A copy of `net` rewritten with the example rule `name` (`EXAMPLE_RULES` of `30_rule`); `config`: `RewriteConfig`
+    fields."""
     from regen_nb.decompose import decompose
     from regen_nb.projector import load_projector
     from regen_nb.rewrite import rewrite
