@@ -13,7 +13,7 @@ from .core import atomic_folder, atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'model_rule',
-           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_parser',
+           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_argparser',
            'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
@@ -253,7 +253,7 @@ def check_args(args) -> argparse.Namespace:
     return args
 
 # %% ../nbs/90_cli.ipynb #17b442f4
-def build_parser() -> argparse.ArgumentParser:
+def build_argparser() -> argparse.ArgumentParser:
     "The `regen_nb` argument parser, one subparser per job."
     p = _Parser(prog='regen_nb', description='Rewrite GAN generators with out-of-domain patterns.')
     p.add_argument('--debug', action='store_true',
@@ -303,14 +303,14 @@ def run(argv) -> dict:
     argv = list(argv)
     if argv[:1] in (['train-gan'], ['distill'], ['invert'], ['train-encoder']):
         from regen_nb import distill, encoder, train_gan
-        parser, job = {'train-gan': (train_gan.train_gan_parser, train_gan.train_gan_main),
-                       'distill': (distill.distill_parser, distill.distill_main),
-                       'invert': (encoder.invert_parser, encoder.invert_main),
-                       'train-encoder': (encoder.train_encoder_parser, encoder.train_encoder_main)}[argv[0]]
+        parser, job = {'train-gan': (train_gan.train_gan_argparser, train_gan.train_gan_main),
+                       'distill': (distill.distill_argparser, distill.distill_main),
+                       'invert': (encoder.invert_argparser, encoder.invert_main),
+                       'train-encoder': (encoder.train_encoder_argparser, encoder.train_encoder_main)}[argv[0]]
         p = parser(); p.error = _Parser(prog=f'regen_nb {argv[0]}').error   # one-line errors there too
         p.parse_args(argv[1:])
         return job(argv[1:])
-    args = check_args(build_parser().parse_args(argv))
+    args = check_args(build_argparser().parse_args(argv))
     return {'demo': run_demo, 'rewrite': run_rewrite, 'sample': run_sample, 'bench': run_bench}[args.cmd](args)
 
 # %% ../nbs/90_cli.ipynb #c6ced4a6

@@ -25,7 +25,7 @@ from .train_gan import (CHANNEL_PRESETS, GANTrainer, accumulate, export_generato
 
 # %% auto #0
 __all__ = ['DistillConfig', 'ParamDiscriminator', 'build_distill_models', 'face_pairs', 'image_edges', 'reconstruction_loss',
-           'DistillTrainer', 'distill_parser', 'distill_main', 'StyleClassifier', 'hair_styles',
+           'DistillTrainer', 'distill_argparser', 'distill_main', 'StyleClassifier', 'hair_styles',
            'train_style_classifier', 'classify_styles', 'hair_below_eyes', 'background_spread', 'complete_faces',
            'generator_images', 'generator_measures']
 
@@ -170,7 +170,7 @@ def train_step(self) -> dict:
     return logs
 
 # %% ../nbs/07_distill.ipynb #8a4e22d8
-def distill_parser() -> argparse.ArgumentParser:
+def distill_argparser() -> argparse.ArgumentParser:
     "The argument parser of `regen_nb distill`."
     d = DistillConfig()
     p = argparse.ArgumentParser(prog='regen_nb distill',
@@ -193,7 +193,7 @@ def distill_parser() -> argparse.ArgumentParser:
 # %% ../nbs/07_distill.ipynb #6566633e
 def distill_main(argv=None) -> dict:
     "Parse `argv`, train or resume the run in `--out` up to `--steps`; return a summary (step, checkpoint, seconds)."
-    args = distill_parser().parse_args(argv)
+    args = distill_argparser().parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
     if args.resume:
         tr = DistillTrainer.load_checkpoint(args.out, device=args.device)

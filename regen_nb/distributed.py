@@ -22,13 +22,13 @@ from .toyfaces import toy_face_batch
 from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_beta, export_generator,
                                 face_seeds,
                                 find_checkpoint, g_nonsaturating_loss, g_path_regularize, gan_config_from_args,
-                                mixing_noise, requires_grad, train_gan_parser)
+                                mixing_noise, requires_grad, train_gan_argparser)
 
 # %% auto #0
 __all__ = ['DistContext', 'init_distributed', 'local_shards', 'shard_size', 'shard_seed', 'seeded', 'all_mean', 'mean_logs',
            'ddp', 'grad_sync', 'accumulate_shards', 'DistributedGANTrainer', 'projector_shard_generator',
-           'DistributedProjectorTrainer', 'item_block', 'item_latents', 'sharded_mean', 'gan_main', 'projector_parser',
-           'projector_main', 'main']
+           'DistributedProjectorTrainer', 'item_block', 'item_latents', 'sharded_mean', 'gan_main',
+           'projector_argparser', 'projector_main', 'main']
 
 # %% ../nbs/81_distributed.ipynb #143e6e92
 @dataclass
@@ -311,7 +311,7 @@ def _shards_file(out: Path, shards: int | None, world: int, resuming: bool) -> i
 def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
     """`regen_nb train-gan` with `--shards`, for `torchrun`: every process trains its shards, rank 0 logs, checkpoints
     and exports."""
-    p = train_gan_parser(); p.prog = 'python -m regen_nb.distributed gan'
+    p = train_gan_argparser(); p.prog = 'python -m regen_nb.distributed gan'
     p.add_argument('--shards', type=int, default=None, help='micro-batches per step (default: the number of processes)')
     args = p.parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
@@ -340,7 +340,7 @@ def gan_main(argv=None, ctx: DistContext | None = None) -> dict:
     return summary
 
 # %% ../nbs/81_distributed.ipynb #152add7f
-def projector_parser() -> argparse.ArgumentParser:
+def projector_argparser() -> argparse.ArgumentParser:
     "The arguments of `python -m regen_nb.distributed projector`."
     d = ProjectorConfig()
     p = argparse.ArgumentParser(prog='python -m regen_nb.distributed projector',
@@ -363,7 +363,7 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
     """Train a projector for a generator under `torchrun`: every process trains its shards, rank 0 shows progress,
     checkpoints and exports."""
     from regen_nb.real_checkpoint import amp, defaults_for
-    args = projector_parser().parse_args(argv)
+    args = projector_argparser().parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
     ctx = ctx or init_distributed(args.device)
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=ctx.device)

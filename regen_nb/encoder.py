@@ -27,10 +27,10 @@ from .train_gan import preset_channels
 
 # %% auto #0
 __all__ = ['PROBE_SEEDS', 'ENCODER_FORMAT', 'INVERSION_METHODS', 'Encoder', 'w_statistics', 'LatentDiscriminator',
-           'EncoderConfig', 'EncoderTrainer', 'training_batch', 'save_encoder', 'load_encoder', 'train_encoder_parser',
-           'train_encoder_main', 'invert_encoder', 'domain_regularizer', 'invert_in_domain', 'invert_image',
-           'frechet_distance', 'w_distance', 'fit_direction', 'edit_locality', 'invert_parser', 'invert_main',
-           'bench_invert']
+           'EncoderConfig', 'EncoderTrainer', 'training_batch', 'save_encoder', 'load_encoder',
+           'train_encoder_argparser', 'train_encoder_main', 'invert_encoder', 'domain_regularizer', 'invert_in_domain',
+           'invert_image', 'frechet_distance', 'w_distance', 'fit_direction', 'edit_locality', 'invert_argparser',
+           'invert_main', 'bench_invert']
 
 # %% ../nbs/51_encoder.ipynb #88a7c4c6
 class Encoder(nn.Module):
@@ -251,7 +251,7 @@ def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=
     return E.to(dev).eval()
 
 # %% ../nbs/51_encoder.ipynb #cf660fb2
-def train_encoder_parser() -> argparse.ArgumentParser:
+def train_encoder_argparser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='regen_nb train-encoder',
                                 description="Train the in-domain encoder for a generator (default: the shipped toy one).")
     p.add_argument('--out', required=True, help='run folder: checkpoints and the final encoder.safetensors')
@@ -268,7 +268,7 @@ def train_encoder_parser() -> argparse.ArgumentParser:
 
 def train_encoder_main(argv=None) -> dict:
     "Run `regen_nb train-encoder`: resume from `--out` if it holds a checkpoint, train, write `encoder.safetensors`."
-    args = train_encoder_parser().parse_args(argv)
+    args = train_encoder_argparser().parse_args(argv)
     if args.threads: torch.set_num_threads(args.threads)
     net = decompose(load_generator(args.generator, device=args.device))
     out = Path(args.out)
@@ -375,7 +375,7 @@ def edit_locality(net: SplitGenerator, codes: torch.Tensor, direction: torch.Ten
     return dict(locality=inside.mean().item(), change=change.mean().item(), after=after)
 
 # %% ../nbs/51_encoder.ipynb #02ffd5e8
-def invert_parser() -> argparse.ArgumentParser:
+def invert_argparser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='regen_nb invert',
                                 description="Invert an image into the generator; optionally draw it with a rewritten generator.")
     p.add_argument('image', help='the image file to invert (PNG, JPEG, ...; any size)')
@@ -414,7 +414,7 @@ def invert_main(argv=None) -> dict:
     from regen_nb.core import atomic_folder, load_image, to_pil
     from regen_nb.invert import render_inversion
     from regen_nb.metrics import psnr
-    args = invert_parser().parse_args(argv)
+    args = invert_argparser().parse_args(argv)
     _check_invert_args(args)
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
     G2 = load_generator(args.rewritten, device=args.device) if args.rewritten else None

@@ -116,7 +116,7 @@ def aligned_rule(G: Generator, pattern: str, seeds=(1, 2, 3), box: bool = False,
     src, src_mask = load_pattern(pattern, G.size)
     mask = aligned_eye_mask(G.size, box)
     return Rule(src, src_mask, list(seeds), [mask] * len(seeds), name=name or f'eyes → {pattern}',
-                generator=generator_hash(G), grow=grow)
+                generator_hash=generator_hash(G), grow=grow)
 
 # %% ../nbs/80_real_checkpoint.ipynb #7f7a20fe
 @torch.no_grad()

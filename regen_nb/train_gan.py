@@ -23,7 +23,7 @@ from .toyfaces import toy_face_batch
 __all__ = ['CHANNEL_PRESETS', 'HELD_OUT_SEED', 'FACE_PARTS', 'preset_channels', 'GANTrainConfig', 'build_models', 'face_seeds',
            'real_batch', 'd_logistic_loss', 'g_nonsaturating_loss', 'd_r1_loss', 'g_path_regularize', 'mixing_noise',
            'ema_beta', 'accumulate', 'requires_grad', 'rng_state', 'set_rng_state', 'GANTrainer', 'find_checkpoint',
-           'export_generator', 'train_gan_parser', 'gan_config_from_args', 'train_gan_main', 'part_areas']
+           'export_generator', 'train_gan_argparser', 'gan_config_from_args', 'train_gan_main', 'part_areas']
 
 # %% ../nbs/03_train_gan.ipynb #d1db9043
 CHANNEL_PRESETS = {'tiny': (32, 8), 'toy': (128, 16), 'wide': (256, 32), 'full': None}
@@ -314,7 +314,7 @@ def export_generator(trainer: GANTrainer, path, metadata: dict | None = None, ov
     return save_generator(G, path, metadata={'training': training, **(metadata or {})}, overwrite=overwrite)
 
 # %% ../nbs/03_train_gan.ipynb #f19577a5
-def train_gan_parser() -> argparse.ArgumentParser:
+def train_gan_argparser() -> argparse.ArgumentParser:
     "The argument parser of `regen_nb train-gan`."
     d = GANTrainConfig()
     p = argparse.ArgumentParser(prog='regen_nb train-gan', description='Train a StyleGAN2 on procedural toy faces.')
@@ -348,7 +348,7 @@ def train_gan_parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/03_train_gan.ipynb #3b7e91c4
 def gan_config_from_args(args: argparse.Namespace) -> GANTrainConfig:
-    "The `GANTrainConfig` that parsed `train_gan_parser()` arguments describe (shared with `regen_nb.distributed`)."
+    "The `GANTrainConfig` that parsed `train_gan_argparser()` arguments describe (shared with `regen_nb.distributed`)."
     return GANTrainConfig(size=args.size, channels=args.channels, style_dim=args.style_dim, n_mlp=args.n_mlp,
                           batch=args.batch, lr=args.lr, r1=args.r1, path_regularize=args.path_regularize,
                           mixing=args.mixing, ema_half_life=args.ema_half_life, amp=args.amp, seed=args.seed,
@@ -357,7 +357,7 @@ def gan_config_from_args(args: argparse.Namespace) -> GANTrainConfig:
 # %% ../nbs/03_train_gan.ipynb #ed653724
 def train_gan_main(argv=None) -> dict:
     "Entry point of `regen_nb train-gan`: parse `argv`, train (or resume), optionally export; return a summary."
-    args = train_gan_parser().parse_args(argv)
+    args = train_gan_argparser().parse_args(argv)
     if args.threads: torch.set_num_threads(check_int('threads', args.threads, 1))
     if args.resume is not None:
         tr = GANTrainer.load_checkpoint(args.resume or args.out, device=args.device)
