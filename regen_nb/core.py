@@ -83,8 +83,8 @@ def seed_everything(seed: int) -> torch.Generator:
 def to_tensor(img, size: int | tuple[int, int] | None = None) -> torch.Tensor:
     "A PIL image or `H×W×3` uint8 array as a float tensor `3×H×W` in `[-1, 1]`, optionally resized to `size`."
     if isinstance(img, np.ndarray): img = Image.fromarray(img)
-    if not isinstance(img,
-                      Image.Image): raise ValueError(f"img must be a PIL image or a numpy array, got {type(img).__name__}")
+    if not isinstance(img, Image.Image):
+        raise ValueError(f"img must be a PIL image or a numpy array, got {type(img).__name__}")
     img = img.convert('RGB')
     if size is not None:
         size = (size, size) if isinstance(size, int) else tuple(size)

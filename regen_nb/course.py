@@ -91,8 +91,9 @@ def check_memory_layers(memory_layers: Callable, G: Generator | None = None) -> 
     toy32 = [r['name'] for r in layer_table(G) if r['resolution'] == 32]
     for table, res, size in cases:
         out = answer(memory_layers, [dict(r) for r in table], res)
-        if isinstance(out,
-                      str): wrong(f"`memory_layers` returned the string {out!r}; return a list of names such as ['convs.4', 'convs.5'].")
+        if isinstance(out, str):
+            wrong(f"`memory_layers` returned the string {out!r}; return a list of names such as ['convs.4', "
+                  "'convs.5'].")
         if not isinstance(out, (list, tuple)) or not all(isinstance(n, str) for n in out):
             wrong(f"`memory_layers` returned {out!r}; return a list of layer names (strings) taken from row['name'].")
         out, want = list(out), [r['name'] for r in table if r['resolution'] == res]
@@ -149,13 +150,13 @@ def check_target_box(target_box: Callable) -> bool:
     for mask in (_two_eyes(), _two_eyes()[::-1].copy()):
         given = mask.copy()
         out = answer(target_box, given)
-        if not np.array_equal(given,
-                              mask): wrong("`target_box` changed the mask it was given: build a new array (np.zeros_like) instead.")
+        if not np.array_equal(given, mask):
+            wrong("`target_box` changed the mask it was given: build a new array (np.zeros_like) instead.")
         out = np.asarray(out.detach().cpu() if isinstance(out, torch.Tensor) else out)
         if out.shape != mask.shape: wrong(f"`target_box` returned shape {out.shape}, expected {mask.shape}, the mask's "
                                           "own.")
-        if not np.isin(out, (0,
-                             1)).all(): wrong("`target_box` returned values other than 0/1 (True/False): a mask says in or out.")
+        if not np.isin(out, (0, 1)).all():
+            wrong("`target_box` returned values other than 0/1 (True/False): a mask says in or out.")
         out, want = out.astype(bool), box_mask(mask)
         if np.array_equal(out, want): continue
         ys, xs = np.nonzero(mask)
@@ -296,18 +297,21 @@ def check_invert_face(invert_face: Callable, G: Generator | None = None) -> bool
     if any(not torch.equal(v, G.state_dict()[k]) for k, v in weights.items()):
         wrong("`invert_face` changed the generator's weights: inversion searches the code only; give Adam the code "
               "(`[w]`), not `net.G.parameters()`, and keep the generator fixed.")
-    if not torch.equal(given[1],
-                       start): wrong("`invert_face` changed `start` in place: search a copy (`start.clone().requires_grad_(True)`) so the caller keeps its starting point.")
+    if not torch.equal(given[1], start):
+        wrong("`invert_face` changed `start` in place: search a copy (`start.clone().requires_grad_(True)`) so the "
+              "caller keeps its starting point.")
     if not torch.equal(given[0], faces): wrong("`invert_face` changed `faces` in place: the target must stay as given.")
-    if torch.equal(out,
-                   start): wrong("`invert_face` returned the starting code unchanged: create Adam on a copy of `start`, and each step compute the loss, call `loss.backward()` and `opt.step()`.")
+    if torch.equal(out, start):
+        wrong("`invert_face` returned the starting code unchanged: create Adam on a copy of `start`, and each step "
+              "compute the loss, call `loss.backward()` and `opt.step()`.")
     with torch.no_grad():
         before, after = latent_image(net, start), latent_image(net, out)
         loss0, loss1 = reconstruction_loss(before, faces), reconstruction_loss(after, faces)
         gain = psnr(after, faces) - psnr(before, faces)
     for i in range(n):
-        if torch.equal(out[i],
-                       start[i]): wrong(f"`invert_face` left face {i + 1} of {n} at its start: the loss must cover every face in the batch (sum the per-face losses), and every code must be searched.")
+        if torch.equal(out[i], start[i]):
+            wrong(f"`invert_face` left face {i + 1} of {n} at its start: the loss must cover every face in the batch "
+                  "(sum the per-face losses), and every code must be searched.")
     if (gain < -10).any(): wrong("`invert_face` made the pictures much worse (PSNR "
                                  f"{' and '.join(f'{g:+.1f}' for g in gain.tolist())} dB): Adam minimises the loss it is given; did you negate it (gradient ascent)?")
     if (loss1 >= loss0).any():

@@ -225,7 +225,8 @@ class SplitGenerator(Split):
         self.key_shape = table[self.memory_index[0]]['key_shape']
         self.value_shape = table[self.memory_index[-1]]['value_shape']
 
-    def extra_repr(self): return f"memory={list(self.layer_names)}, key_shape={self.key_shape}, value_shape={self.value_shape}"
+    def extra_repr(self):
+        return f"memory={list(self.layer_names)}, key_shape={self.key_shape}, value_shape={self.value_shape}"
 
     def encode(self, z: torch.Tensor, truncation: float = 1, truncation_latent: torch.Tensor | None = None,
                input_is_latent: bool = False, noise='fixed', render: bool = True, generator: torch.Generator | None = None) -> SplitState:
@@ -425,7 +426,8 @@ class SplitModel(Split):
         self.key_shape, self.value_shape = tuple(st.key.shape[1:]), tuple(st.value.shape[1:])
         self._size = st.image.shape[-1]
 
-    def extra_repr(self): return f"memory={list(self.layer_names)}, key_shape={self.key_shape}, value_shape={self.value_shape}"
+    def extra_repr(self):
+        return f"memory={list(self.layer_names)}, key_shape={self.key_shape}, value_shape={self.value_shape}"
 
     @property
     def model(self) -> nn.Module: return self._model

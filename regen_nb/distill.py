@@ -56,7 +56,8 @@ class DistillConfig:
     def __post_init__(self):
         self.scales = tuple(int(s) for s in self.scales)
         check_choice('channels', self.channels, CHANNEL_PRESETS)
-        for name in ('size', 'style_dim', 'n_mlp', 'batch', 'd_reg_every', 'stats_faces'): check_int(name, getattr(self, name), 1)
+        for name in ('size', 'style_dim', 'n_mlp', 'batch', 'd_reg_every', 'stats_faces'):
+            check_int(name, getattr(self, name), 1)
         check_int('adv_start', self.adv_start, 0); check_int('data_offset', self.data_offset, 0)
         if self.size & (self.size - 1): raise ValueError(f"size={self.size} must be a power of 2")
 
@@ -99,7 +100,8 @@ def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor, scales=(1, 2, 4)
                         edge_weight: float = 1.0) -> torch.Tensor:
     "Mean L1 over `scales` (average pooling) plus `edge_weight` × L1 of the images' edges."
     loss = sum(F.l1_loss(F.avg_pool2d(fake, s), F.avg_pool2d(real, s)) for s in scales) / len(scales)
-    if edge_weight: loss = loss + edge_weight * sum(F.l1_loss(a, b) for a, b in zip(image_edges(fake), image_edges(real))) / 2
+    if edge_weight:
+        loss = loss + edge_weight * sum(F.l1_loss(a, b) for a, b in zip(image_edges(fake), image_edges(real))) / 2
     return loss
 
 # %% ../nbs/07_distill.ipynb #350ff9e8

@@ -110,7 +110,8 @@ class Inversion:
     history: list = field(default_factory=list)
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)     # method-specific parts (mGANprior: layer, channel importance, ...)
-    def __repr__(self): return f"Inversion(space={self.space!r}, n={len(self.latent)}, final loss={self.history[-1]['loss'] if self.history else None}, {self.seconds:.1f}s)"
+    def __repr__(self):
+        return f"Inversion(space={self.space!r}, n={len(self.latent)}, final loss={self.history[-1]['loss'] if self.history else None}, {self.seconds:.1f}s)"
 
 # %% ../nbs/50_invert.ipynb #389cbe7b
 def _diverged(step: int, why: str, lr: float):
@@ -122,8 +123,8 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
     """Adam on `params` for `steps` so that `observe(make_image(), task)` matches `observe(x, task)`; returns the loss
     history."""
     steps, observed = check_int('steps', steps, 1), observe(x, task, factor)
-    if not (isinstance(lr, (int,
-                            float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     opt = torch.optim.Adam(params, lr=lr)
     view = LiveView() if (live if live is not None else in_notebook() and progress) else None
     history = []
@@ -198,7 +199,8 @@ class MultiCode(nn.Module):
         st = net.encode(self.codes.reshape(n * k, d), input_is_latent=True, render=False)
         value, skip = net.memory(st.key, st, return_skip=True)
         fused = (self.alpha[..., None, None] * value.view(n, k, *value.shape[1:])).sum(1) / k
-        if skip is not None: skip = (self.skip_logits.softmax(1)[..., None, None, None] * skip.view(n, k, *skip.shape[1:])).sum(1)
+        if skip is not None:
+            skip = (self.skip_logits.softmax(1)[..., None, None, None] * skip.view(n, k, *skip.shape[1:])).sum(1)
         return net.render(fused, SplitState(self.w_rest, noise_maps(net.G, 'fixed')), skip=skip)
 
 # %% ../nbs/50_invert.ipynb #b13bafdf

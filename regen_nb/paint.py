@@ -234,8 +234,8 @@ def uploaded_files(value) -> list[dict]:
         files = [dict(name=name, type=f.get('metadata', {}).get('type', ''), content=f.get('content')) for name,
                  f in value.items()]
     elif isinstance(value, (tuple, list)):               # ipywidgets 8: ({'name', 'type', 'size', 'content', ...}, ...)
-        if not all(isinstance(f,
-                              dict) for f in value): raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")
+        if not all(isinstance(f, dict) for f in value):
+            raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")
         files = [dict(name=f.get('name', ''), type=f.get('type', ''), content=f.get('content')) for f in value]
     else: raise TypeError(f"not a FileUpload value (a tuple of dicts, or a dict by file name): {type(value).__name__}")
     for f in files:

@@ -228,7 +228,8 @@ class ProjectorTrainer(Trainer):
         self.value_scale = values.transpose(0, 1).flatten(1).std(1).clamp_min(1e-4)
         self.step, self.seconds, self.history = 0, 0.0, []
 
-    def __repr__(self): return f"ProjectorTrainer(step={self.step}/{self.config.steps}, memory={list(self.net.layer_names)})"
+    def __repr__(self):
+        return f"ProjectorTrainer(step={self.step}/{self.config.steps}, memory={list(self.net.layer_names)})"
 
 # %% ../nbs/20_projector.ipynb #9d4f2b61
 @patch
@@ -484,8 +485,8 @@ def _as_tensor_image(img, size: int) -> torch.Tensor:
     if not isinstance(img, (Image.Image, np.ndarray, str, os.PathLike)):
         raise ValueError(f"images must be tensors, PIL images, arrays or paths, got {type(img).__name__}")
     img = load_image(img)
-    if img.size != (size,
-                    size): warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the size the model works at")
+    if img.size != (size, size):
+        warnings.warn(f"resizing a {img.width}×{img.height} image to {size}×{size}, the size the model works at")
     return to_tensor(img, size)
 
 def as_image_batch(images, size: int) -> torch.Tensor:

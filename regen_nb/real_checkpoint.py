@@ -107,7 +107,8 @@ def aligned_eye_mask(size: int, box: bool = False) -> np.ndarray:
     "A `size`×`size` mask over both eyes of an aligned face: two ellipses, or (`box`) one rectangle over both."
     size = check_int('size', size, 16)
     m = np.zeros((size, size), dtype=bool)
-    for x, y in EYE_POSITIONS: m |= ellipse_mask(size, center=(x * size, y * size), radii=(EYE_RADII[0] * size, EYE_RADII[1] * size))
+    for x, y in EYE_POSITIONS:
+        m |= ellipse_mask(size, center=(x * size, y * size), radii=(EYE_RADII[0] * size, EYE_RADII[1] * size))
     return box_mask(m) if box else m
 
 def aligned_rule(G: Generator, pattern: str, seeds=(1, 2, 3), box: bool = False, grow: float = 1.5,

@@ -224,7 +224,8 @@ def _bake(net2: SplitGenerator):
     "Fold the parametrizations into plain weights, so the state dict has the original key names."
     with torch.no_grad():
         for conv in net2.memory_convs:
-            if parametrize.is_parametrized(conv): parametrize.remove_parametrizations(conv, 'weight', leave_parametrized=True)
+            if parametrize.is_parametrized(conv):
+                parametrize.remove_parametrizations(conv, 'weight', leave_parametrized=True)
     net2.model.requires_grad_(False)
 
 # %% ../nbs/31_rewrite.ipynb #0367054c
@@ -250,7 +251,8 @@ def check_divergence(history: list[dict], out: torch.Tensor, task: Rewriting, st
     bad = None
     if not math.isfinite(loss): bad = f"the loss became {loss}"
     elif step >= 10 and loss > DIVERGED * max(start, 1e-3): bad = f"the loss rose from {start:.3g} to {loss:.3g}"
-    elif c.objective == 'image' and out.detach().abs().max() > 4: bad = f"the faces left the image range (pixel values up to {out.detach().abs().max():.1f})"
+    elif c.objective == 'image' and out.detach().abs().max() > 4:
+        bad = f"the faces left the image range (pixel values up to {out.detach().abs().max():.1f})"
     if bad: raise FloatingPointError(f"the rewrite diverged at step {step}: {bad}. Lower lr (now {c.lr}) or p (now "
                                      f"{c.p}); "
                                      "nothing was changed")
@@ -266,7 +268,8 @@ def check_result(task: Rewriting, net2: Split, n: int = 8):
                b in zip(net2.memory_convs, task.net.memory_convs))
     if not bool(torch.isfinite(img).all()): bad = "its pictures hold NaN or infinite values"
     elif img.abs().max() > 4: bad = f"its pictures left the image range (pixel values up to {img.abs().max():.3g})"
-    elif not grew <= GREW: bad = f"the weights it changed moved {grew:.3g} times their own size (normalised layers can hide that in the range of the pictures, not in their content)"
+    elif not grew <= GREW:
+        bad = f"the weights it changed moved {grew:.3g} times their own size (normalised layers can hide that in the range of the pictures, not in their content)"
     if bad: raise FloatingPointError(f"the rewrite diverged: {bad}. Lower lr (now {c.lr}) or p (now {c.p}); nothing "
                                      "was changed")
 

@@ -51,8 +51,8 @@ def _as_mask(mask, name: str) -> np.ndarray:
     if mask.ndim == 3 and mask.shape[0] == 1: mask = mask[0]
     if mask.ndim != 2: raise ValueError(f"{name} must be a H×W mask, got shape {mask.shape}")
     if mask.dtype == bool: return mask
-    if not np.issubdtype(mask.dtype,
-                         np.number): raise ValueError(f"{name} must hold numbers or booleans, got {mask.dtype}")
+    if not np.issubdtype(mask.dtype, np.number):
+        raise ValueError(f"{name} must hold numbers or booleans, got {mask.dtype}")
     if not np.isfinite(mask).all(): raise ValueError(f"{name} has NaN or infinite values: give a mask of 0s and 1s")
     return mask > 0.5
 

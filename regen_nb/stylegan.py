@@ -99,7 +99,8 @@ class EqualLinear(nn.Module):
         bias = None if self.bias is None else self.bias * self.lr_mul
         if self.activation: return fused_leaky_relu(F.linear(x, self.weight * self.scale), bias)
         return F.linear(x, self.weight * self.scale, bias)
-    def extra_repr(self): return f'{self.weight.shape[1]}, {self.weight.shape[0]}, lr_mul={self.lr_mul}, activation={self.activation}'
+    def extra_repr(self):
+        return f'{self.weight.shape[1]}, {self.weight.shape[0]}, lr_mul={self.lr_mul}, activation={self.activation}'
 
 # %% ../nbs/02_stylegan.ipynb #999bcc18
 class EqualConv2d(nn.Module):
@@ -113,7 +114,8 @@ class EqualConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
     def forward(self, x): return F.conv2d(x, self.weight * self.scale, self.bias, stride=self.stride,
                                           padding=self.padding)
-    def extra_repr(self): return f'{self.weight.shape[1]}, {self.weight.shape[0]}, {self.weight.shape[2]}, stride={self.stride}, padding={self.padding}'
+    def extra_repr(self):
+        return f'{self.weight.shape[1]}, {self.weight.shape[0]}, {self.weight.shape[2]}, stride={self.stride}, padding={self.padding}'
 
 # %% ../nbs/02_stylegan.ipynb #38fdeea2
 class ModulatedConv2d(nn.Module):

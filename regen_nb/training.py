@@ -20,38 +20,43 @@ __all__ = ['Callback', 'fit_loop', 'ProgressBar', 'log_line', 'LogLines', 'Check
 
 # %% ../nbs/00b_training.ipynb #af33de63
 class Callback:
-    """Something `fit_loop` calls around a run: override any of `before_fit`, `after_step`, `after_fit` (which gets no
-    call if a step raised)."""
+    """Something `fit_loop` calls around a run: override any of `before_fit`, `after_step`, `after_fit` (no call if a
+    step raised) and `cleanup` (always last, also when a step raised)."""
     def before_fit(self, tr, steps: int): pass
     def after_step(self, tr, logs: dict): pass
     def after_fit(self, tr): pass
+    def cleanup(self, tr): pass
 
 # %% ../nbs/00b_training.ipynb #f7e2d1a0
 def fit_loop(tr, steps: int, cbs=()):
     """Run `tr.train_step()` until `tr.step == steps`, timing the steps into `tr.seconds`; `cbs` see the run start, each
     step and the end."""
     steps = check_int('steps', steps, 0)
-    for cb in cbs: cb.before_fit(tr, steps)
-    while tr.step < steps:
-        t0 = time.perf_counter()
-        logs = tr.train_step()
-        tr.seconds += time.perf_counter() - t0
-        for cb in cbs: cb.after_step(tr, logs)
-    for cb in cbs: cb.after_fit(tr)
+    try:
+        for cb in cbs: cb.before_fit(tr, steps)
+        while tr.step < steps:
+            t0 = time.perf_counter()
+            logs = tr.train_step()
+            tr.seconds += time.perf_counter() - t0
+            for cb in cbs: cb.after_step(tr, logs)
+        for cb in cbs: cb.after_fit(tr)
+    finally:
+        for cb in cbs: cb.cleanup(tr)
     return tr
 
 # %% ../nbs/00b_training.ipynb #c74842eb
 class ProgressBar(Callback):
     "A tqdm bar over the run's steps with the latest values of `keys` (default: all numbers) beside it."
-    def __init__(self, desc: str = 'training', keys=None,
-                 leave: bool = True): self.desc, self.keys, self.leave = desc, keys, leave
+    def __init__(self, desc: str = 'training', keys=None, leave: bool = True):
+        self.desc, self.keys, self.leave, self.bar = desc, keys, leave, None
     def before_fit(self, tr, steps):
         self.bar = tqdm(total=steps, initial=tr.step, desc=self.desc, leave=self.leave, file=sys.stderr)
     def after_step(self, tr, logs):
         self.bar.update(1)
         keys = self.keys or [k for k in logs if k != 'step']
         self.bar.set_postfix({k: f'{logs[k]:.4g}' for k in keys if k in logs}, refresh=False)
-    def after_fit(self, tr): self.bar.close()
+    def cleanup(self, tr):
+        if self.bar is not None: self.bar.close()      # also when a step raised: no bar left behind the error
 
 # %% ../nbs/00b_training.ipynb #1845c3ca
 def log_line(step: int, last: list[dict], sec_per_step: float, seconds: float) -> str:

@@ -212,10 +212,9 @@ def _save_folder_slowly(who, dest):
 
 
 def _save_generator_slowly(who, path):
-    import regen_nb.stylegan as sg
-    real = sg.write_safetensors
+    real = core.write_safetensors                  # what save_generator writes with (through core.save_weights)
     def slow(*a, **k): time.sleep(0.05); return real(*a, **k)
-    sg.write_safetensors = slow
+    core.write_safetensors = slow
     save_generator(tiny_generator(who), path, metadata={'who': who})
 
 
