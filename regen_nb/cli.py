@@ -12,9 +12,9 @@ import torch
 from .core import atomic_folder, atomic_write, check_int, image_grid, get_device
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'model_rule',
-           'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args', 'build_argparser',
-           'run', 'main']
+__all__ = ['BENCHMARKS', 'toy_faces_figure', 'save_results', 'rewrite_and_report', 'run_demo', 'run_rewrite', 'run_rewrite_stack',
+           'model_rule', 'run_rewrite_model', 'sample_grid', 'run_sample', 'run_bench', 'UsageError', 'check_args',
+           'build_argparser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #4fa2a38e
 def toy_faces_figure(seeds, size: int = 64, scale: int = 2):
@@ -81,8 +81,9 @@ def run_rewrite(args) -> dict:
     from regen_nb.rule import Rule
     out = Path(args.output)
     if getattr(args, 'model', 'generator') != 'generator': return run_rewrite_model(args)
+    if len(args.rule) > 1: return run_rewrite_stack(args)
     G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
-    rule = Rule.load(args.rule)
+    rule = Rule.load(args.rule[0])
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
     save = lambda tmp, G2, m: save_generator(G2, tmp / 'generator.safetensors', metadata={'metrics': m})
     res = rewrite_and_report(G, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method,
@@ -90,6 +91,29 @@ def run_rewrite(args) -> dict:
                              overwrite=args.overwrite, extra=save, **kw)
     return dict(generator=str(out / 'generator.safetensors'), before_after=res['before_after'],
                 metrics=res['metrics_json'])
+
+# %% ../nbs/90_cli.ipynb #402b2629
+def run_rewrite_stack(args) -> dict:
+    "`regen_nb rewrite RULE1 RULE2 ...`: fit the rules in order on one generator; write it, the stack, a grid and measures."
+    from regen_nb.stylegan import load_generator, save_generator
+    from regen_nb.rule import Rule
+    from regen_nb.stack import RuleStack, stack_measures
+    from regen_nb.judge import before_after
+    G = load_generator(None if args.generator in ('toy', 'default') else args.generator, device=args.device)
+    rules = [Rule.load(r) for r in args.rule]                     # every folder read before any fitting
+    kw = {k: getattr(args, k) for k in ('p', 'q', 'lr', 'steps') if getattr(args, k) is not None}
+    stack, t0 = RuleStack(G), time.perf_counter()
+    for rule in rules: stack.push(rule, progress=True, method=args.method, **kw)
+    metrics = dict(rules=[r.name for r in rules], rewrite_seconds=round(time.perf_counter() - t0, 1),
+                   **stack_measures(stack, n=args.n_eval))
+    grid = before_after(G, stack.G, 8)
+    def write(tmp: Path):
+        save_generator(stack.G, tmp / 'generator.safetensors', metadata={'metrics': metrics})
+        stack.save(tmp / 'stack'); grid.save(tmp / 'before_after.png')
+        (tmp / 'metrics.json').write_text(json.dumps(metrics, indent=2))
+    save_results(Path(args.output), write, args.overwrite)
+    return dict(generator=str(Path(args.output) / 'generator.safetensors'), stack=str(Path(args.output) / 'stack'),
+                before_after=str(Path(args.output) / 'before_after.png'), metrics=str(Path(args.output) / 'metrics.json'))
 
 # %% ../nbs/90_cli.ipynb #c3d8e5f1
 from .decompose import REWRITABLE_MODELS
@@ -127,7 +151,7 @@ def run_rewrite_model(args) -> dict:
     and metrics to the folder `args.output` atomically."""
     from regen_nb.inpaint import save_small_net
     out = Path(args.output)
-    net, rule, B, settings = model_rule(args.model, args.rule, args.holes, args.device)
+    net, rule, B, settings = model_rule(args.model, args.rule[0], args.holes, args.device)
     kw = {k: getattr(args, k) for k in ('p', 'q', 'lr') if getattr(args, k) is not None}
     save = lambda tmp, G2, m: save_small_net(G2, tmp / 'model.safetensors', metadata={'metrics': m})
     res = rewrite_and_report(net, rule, out, n_eval=args.n_eval, n_show=8, steps=args.steps, method=args.method,
@@ -246,6 +270,10 @@ def check_args(args) -> argparse.Namespace:
     overwrite = getattr(args, 'overwrite', False)
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
     if args.cmd == 'rewrite':
+        if len(args.rule) > 1 and args.model != 'generator':
+            raise ValueError(f"several rules are stacked on the generator only (here --model {args.model}); give one rule")
+        for r in args.rule if len(args.rule) > 1 else ():
+            if not Path(r).is_dir(): raise FileNotFoundError(f"no rule folder at {r}: several rules must be rule folders")
         if args.holes is not None and args.model != 'inpainter':
             raise ValueError(f"--holes is only used with --model inpainter (here --model {args.model}); leave it out")
         _check_output_folder(Path(args.output), overwrite, '-o/--output')
@@ -267,7 +295,7 @@ def build_argparser() -> argparse.ArgumentParser:
     d.add_argument('--device', default=None)
     d.add_argument('--overwrite', action='store_true', help='write into --out even if it holds files')
     w = sub.add_parser('rewrite', help='apply a saved rule folder to a generator')
-    w.add_argument('rule', help='a rule folder (Rule.save)')
+    w.add_argument('rule', nargs='+', help='one or more rule folders (Rule.save); several are fitted one after another')
     w.add_argument('-o', '--output', required=True, help='output folder')
     w.add_argument('--generator', default='toy', help="'toy' or a checkpoint path")
     w.add_argument('--method', default='nonlinear', choices=('nonlinear', 'linear', 'rank1'))

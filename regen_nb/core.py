@@ -441,8 +441,7 @@ def save_weights(tensors: dict, path: str | os.PathLike, header: dict, overwrite
     `path` atomically."""
     try: meta = {'regen_nb': json.dumps(header)}
     except TypeError as e: raise ValueError(f"the header must be JSON-serialisable: {e}") from None
-    tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k,
-               v in tensors.items()}
+    tensors = {k: (v.detach().cpu() if dtype is None else v.detach().cpu().to(dtype)).contiguous().clone() for k, v in tensors.items()}
     return atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, meta), overwrite)
 
 def read_weights(path: str | os.PathLike, fmt: str, what: str = 'network') -> tuple[dict, dict]:

@@ -215,8 +215,7 @@ def check_weighted_loss(weighted_loss: Callable) -> bool:
     """Check `weighted_loss(out, target, original, inside, outside, p, q) -> scalar` against `rewrite_loss`, naming the
     mistake."""
     k = _loss_case()
-    out = as_answer_tensor(answer(weighted_loss, **{n: v.clone() if isinstance(v, torch.Tensor) else v for n,
-                                                    v in k.items()}), 'weighted_loss', scalar=True)
+    out = as_answer_tensor(answer(weighted_loss, **{n: v.clone() if isinstance(v, torch.Tensor) else v for n, v in k.items()}), 'weighted_loss', scalar=True)
     if out < 0: wrong(f"`weighted_loss` is negative ({out.item():.4g}): distances are ≥ 0 and so is their weighted "
                       "sum; check the signs.")
     d_new, d_old = (k['out'] - k['target']).abs(), (k['out'] - k['original']).abs()

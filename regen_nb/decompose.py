@@ -438,8 +438,7 @@ class SplitModel(Split):
         """The model's `layer_order` (the modules it runs one after another) if it declares one, else every module with
         parameters."""
         order = getattr(self._model, 'layer_order', None)
-        return list(order) if order is not None else [n for n,
-                                                      m in self._model.named_modules() if n and any(True for _ in m.parameters())]
+        return list(order) if order is not None else [n for n, m in self._model.named_modules() if n and any(True for _ in m.parameters())]
     @property
     def memory_layers(self) -> list[nn.Module]: return list(self._layers)
 

@@ -175,8 +175,7 @@ def train_step(self: EncoderTrainer) -> dict:
 def save_checkpoint(self: EncoderTrainer, folder, keep: int = 2) -> Path:
     "Write the full training state to `folder/ckpt-STEP` atomically (see `core.write_checkpoint`)."
     def write(tmp: Path):
-        tensors = {f'{name}.{k}': v for name, m in (('E', self.E), ('D', self.D), ('Dw', self.Dw)) for k,
-                   v in m.state_dict().items()}
+        tensors = {f'{name}.{k}': v for name, m in (('E', self.E), ('D', self.D), ('Dw', self.Dw)) for k, v in m.state_dict().items()}
         write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()},
                           tmp / 'weights.safetensors')
         torch.save({'opt_e': self.opt_e.state_dict(), 'opt_d': self.opt_d.state_dict()}, tmp / 'optim.pt')
@@ -431,8 +430,7 @@ def invert_main(argv=None) -> dict:
         to_pil(x[0]).save(tmp / 'input.png'); to_pil(inv.image[0]).save(tmp / 'reconstruction.png')
         if G2 is not None: to_pil(pictures[2][0]).save(tmp / 'rewritten.png')
         image_grid(torch.cat(pictures), scale=4).save(tmp / 'summary.png')
-        tensors = {'latent': inv.latent.cpu().contiguous()} | {k: v.cpu().contiguous() for k,
-                                                               v in inv.extra.items() if torch.is_tensor(v)}
+        tensors = {'latent': inv.latent.cpu().contiguous()} | {k: v.cpu().contiguous() for k, v in inv.extra.items() if torch.is_tensor(v)}
         write_safetensors(tensors, tmp / 'latent.safetensors', {'regen_nb': json.dumps(dict(space=inv.space, layer=inv.extra.get('layer')) | summary)})
     out = atomic_folder(args.output, write, overwrite=args.overwrite)
     return summary | {'output': str(out)}

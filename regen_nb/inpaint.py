@@ -197,8 +197,8 @@ def hole_inputs(seeds: Sequence[int], holes: str = 'eyes', size: int = 64, grow:
     (`'train'`, from each seed)."""
     faces, parts = toy_face_batch(seeds, size)
     if holes == 'train':
-        return faces, torch.cat([training_holes(parts[i:i + 1], torch.Generator().manual_seed(int(s))) for i,
-                                 s in enumerate(seeds)])
+        return faces, torch.cat([training_holes(parts[i:i + 1],
+                                                torch.Generator().manual_seed(int(s))) for i, s in enumerate(seeds)])
     return faces, part_hole(parts, holes, grow)
 
 @patch_to(InpaintNet)

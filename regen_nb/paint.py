@@ -231,8 +231,8 @@ def uploaded_files(value) -> list[dict]:
     """The files in a `FileUpload.value` of ipywidgets 8 (tuple of dicts) or 7 (dict by name), as dicts: name, type,
     size, content (bytes)."""
     if isinstance(value, dict):                          # ipywidgets 7: {name: {'metadata': {...}, 'content': bytes}}
-        files = [dict(name=name, type=f.get('metadata', {}).get('type', ''), content=f.get('content')) for name,
-                 f in value.items()]
+        files = [dict(name=name, type=f.get('metadata', {}).get('type', ''),
+                      content=f.get('content')) for name, f in value.items()]
     elif isinstance(value, (tuple, list)):               # ipywidgets 8: ({'name', 'type', 'size', 'content', ...}, ...)
         if not all(isinstance(f, dict) for f in value):
             raise TypeError("an ipywidgets 8 upload value is a tuple of dicts")

@@ -303,8 +303,7 @@ class frozen:
 def save_checkpoint(self: ProjectorTrainer, folder, keep: int = 2) -> Path:
     "Write the full training state to `folder/ckpt-STEP` atomically and point `folder/latest` at it."
     def write(tmp: Path):
-        tensors = {f'B.{k}': v for k, v in self.B.state_dict().items()} | {f'D.{k}': v for k,
-                                                                           v in self.D.state_dict().items()}
+        tensors = {f'B.{k}': v for k, v in self.B.state_dict().items()} | {f'D.{k}': v for k, v in self.D.state_dict().items()}
         tensors['value_scale'] = self.value_scale
         write_safetensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()},
                           tmp / 'weights.safetensors')

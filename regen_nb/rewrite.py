@@ -264,8 +264,7 @@ def check_result(task: Rewriting, net2: Split, n: int = 8):
     """Raise `FloatingPointError` (with what to do) if the rewritten model draws NaN, infinite or out-of-range pictures,
     or its weights blew up."""
     c, img, bad = task.config, net2.sample_images(n, 0), None
-    grew = max(float((a.weight.double() - b.weight.double()).norm() / b.weight.double().norm().clamp_min(1e-12)) for a,
-               b in zip(net2.memory_convs, task.net.memory_convs))
+    grew = max(float((a.weight.double() - b.weight.double()).norm() / b.weight.double().norm().clamp_min(1e-12)) for a, b in zip(net2.memory_convs, task.net.memory_convs))
     if not bool(torch.isfinite(img).all()): bad = "its pictures hold NaN or infinite values"
     elif img.abs().max() > 4: bad = f"its pictures left the image range (pixel values up to {img.abs().max():.3g})"
     elif not grew <= GREW:

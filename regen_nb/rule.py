@@ -5,6 +5,7 @@
 # %% ../nbs/30_rule.ipynb #bae51f6f
 from __future__ import annotations
 import base64, io, json, math, re
+from fastcore.basics import patch
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -98,7 +99,8 @@ class Rule:
 # %% ../nbs/30_rule.ipynb #d933d7e1
 MAX_TARGETS = 3
 
-def _check_rule(self: Rule, size: int, generator: str | None = None) -> Rule:
+@patch
+def check(self: Rule, size: int, generator: str | None = None) -> Rule:
     """Raise a `ValueError` that says what to fix if the rule cannot be applied to a generator of `size` (and hash
     `generator`)."""
     if not 1 <= len(self.target_seeds) <= MAX_TARGETS:
@@ -106,8 +108,8 @@ def _check_rule(self: Rule, size: int, generator: str | None = None) -> Rule:
     if len(self.target_masks) != len(self.target_seeds):
         raise ValueError(f"{len(self.target_seeds)} target seeds but {len(self.target_masks)} target masks: give one "
                          "mask per target")
-    for what, m in [('source_mask', self.source_mask)] + [(f'target_masks[{i}]', m) for i,
-                                                          m in enumerate(self.target_masks)]:
+    for what, m in [('source_mask', self.source_mask)] + [(f'target_masks[{i}]',
+                                                           m) for i, m in enumerate(self.target_masks)]:
         if m.shape != (size, size):
             raise ValueError(f"{what} is {m.shape[1]}×{m.shape[0]} but the generator draws {size}×{size} images: paint "
                              "it at that size")
@@ -121,14 +123,13 @@ def _check_rule(self: Rule, size: int, generator: str | None = None) -> Rule:
                          "other faces")
     return self
 
-Rule.check = _check_rule
-
 # %% ../nbs/30_rule.ipynb #4c484ebb
 RULE_FORMAT, RULE_VERSION = 'regen_nb.rule', 1
 
 def _mask_png(mask: np.ndarray) -> Image.Image: return Image.fromarray(mask.astype(np.uint8) * 255, 'L')
 
-def _save_rule(self: Rule, folder, overwrite: bool = False) -> Path:
+@patch
+def save(self: Rule, folder, overwrite: bool = False) -> Path:
     "Write the rule to `folder` (`rule.json` + PNGs) atomically; an existing rule there is kept unless `overwrite`."
     def write(tmp: Path):
         self.source.save(tmp / 'source.png'); _mask_png(self.source_mask).save(tmp / 'source_mask.png')
@@ -165,7 +166,8 @@ def _read_rule_json(folder: Path) -> dict:
     if 'target_seeds' not in d: raise ValueError(f"{path} lacks 'target_seeds': the faces the rule edits")
     return d
 
-def _load_rule(cls, folder) -> Rule:
+@patch(cls_method=True)
+def load(cls: Rule, folder) -> Rule:
     "Read a rule folder written by `Rule.save`."
     folder = Path(folder)
     recover_path(folder)                      # a save killed mid-swap left the old rule aside: put it back
@@ -178,27 +180,25 @@ def _load_rule(cls, folder) -> Rule:
                [png(f'target_mask_{i}.png') for i in range(len(seeds))],
                d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
 
-Rule.save, Rule.load = _save_rule, classmethod(_load_rule)
-
 # %% ../nbs/30_rule.ipynb #93ab1821
 def _png64(img: Image.Image) -> str:
     buf = io.BytesIO(); img.save(buf, format='PNG'); return base64.b64encode(buf.getvalue()).decode()
 
 def _unpng64(s: str) -> Image.Image: return Image.open(io.BytesIO(base64.b64decode(s))).copy()
 
-def _rule_to_dict(self: Rule) -> dict:
+@patch
+def to_dict(self: Rule) -> dict:
     "The rule as a JSON-able dict (images as base64 PNG)."
     return dict(format=RULE_FORMAT, version=RULE_VERSION, name=self.name, generator=self.generator_hash,
                 target_seeds=self.target_seeds, grow=self.grow, source=_png64(self.source), source_mask=_png64(_mask_png(self.source_mask)),
                 target_masks=[_png64(_mask_png(m)) for m in self.target_masks])
 
-def _rule_from_dict(cls, d: dict) -> Rule:
+@patch(cls_method=True)
+def from_dict(cls: Rule, d: dict) -> Rule:
     "The rule of `Rule.to_dict`."
     return cls(_unpng64(d['source']), _unpng64(d['source_mask']), d['target_seeds'],
                [_unpng64(m) for m in d['target_masks']],
                d.get('name', 'rule'), d.get('generator'), d.get('grow', 1.5))
-
-Rule.to_dict, Rule.from_dict = _rule_to_dict, classmethod(_rule_from_dict)
 
 # %% ../nbs/30_rule.ipynb #f7f1c3c6
 def mask_boxes(mask, min_pixels: int = 3) -> list[tuple[int, int, int, int]]:

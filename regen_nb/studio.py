@@ -23,7 +23,8 @@ from .stylegan import Generator, load_generator, save_generator
 from .projector import load_projector
 from .decompose import decompose, generator_hash
 from .rule import MAX_TARGETS, Rule, seed_faces
-from .rewrite import METHODS, rewrite
+from .rewrite import METHODS
+from .stack import RuleStack
 from .inpaint import load_inpainter, save_small_net
 from .core import shipped_path
 from .translate import load_translator
@@ -85,7 +86,7 @@ class RewriteStudio(TextFallback, widgets.VBox):
         self.n_preview = check_int('n_preview', n_preview, 0, 64)
         self.folder = Path(folder)
         self.targets, self.painters, self._faces, self._extra_sources = [], {}, {}, {}
-        self.model_new, self.history, self.results = None, [], {}
+        self.model_new, self.history, self.results, self.stack = None, [], {}, None
         self.message = widgets.HTML()
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(flex_flow='row wrap', align_items='flex-start'))
         sections = [self._build_samples(first_seed, n_samples), row(self._build_targets(), self._build_source()),
@@ -324,11 +325,12 @@ def run(self: RewriteStudio):
     self.rewrite_button.disabled = True
     self.say('rewriting ...')
     start = time.perf_counter()
-    try: G_new = rewrite(self.model, rule, projector=self.projector, callback=self._on_step, progress=False, live=False,
-                         **kwargs)
+    if self.stack is None: self.stack = RuleStack(self.model, self.projector)
+    try: G_new = self.stack.push(rule, callback=self._on_step, progress=False, live=False, **kwargs)
     finally: self.rewrite_button.disabled = False
     self.model_new, self.last_rule = G_new, rule
     self._show_results(rule)
+    self._show_stack()
     self.loss_image.value = loss_plot(self.history, len(self.history))
     self.progress.bar_style = 'success'
     self.save_model_button.disabled = False
@@ -350,7 +352,10 @@ def _build_results(self: RewriteStudio):
     self.view.observe(lambda ch: self._show_view(), 'value')
     self.preview = put_png(widgets.Image(format='png'), png_bytes(np.full((8, 8, 3), 255, np.uint8)))
     self.report = widgets.HTML('<i>no rewrite yet</i>')
-    return widgets.VBox([widgets.HTML('<h4>5 · Judge the result</h4>'), self.view, self.preview, self.report])
+    self.stack_box = widgets.VBox([widgets.HTML('<i>no rule applied yet</i>')])
+    return widgets.VBox([widgets.HTML('<h4>5 · Judge the result</h4>'), self.view, self.preview, self.report,
+                         widgets.HTML('<b>Rules applied</b> (each Rewrite adds one; Undo takes any one back)'),
+                         self.stack_box])
 
 @patch
 def _show_results(self: RewriteStudio, rule: Rule):
@@ -369,6 +374,30 @@ def _show_results(self: RewriteStudio, rule: Rule):
 @patch
 def _show_view(self: RewriteStudio):
     if self.results: put_png(self.preview, png_bytes(self.results[self.view.value]))
+
+# %% ../nbs/41_studio.ipynb #ff3f5eeb
+@patch
+def _show_stack(self: RewriteStudio):
+    "List the rules applied, each with an Undo button."
+    rows = []
+    for i, e in enumerate(self.stack.entries if self.stack is not None else []):
+        undo = widgets.Button(description='Undo', icon='undo', layout=widgets.Layout(width='90px'))
+        undo.on_click(lambda _, i=i: self._guard(self.undo_rule)(i))
+        rows.append(widgets.HBox([widgets.HTML(f'{i + 1}. {escape(e.rule.name)} <small>({e.seconds:.0f} s)</small>'), undo]))
+    self.stack_box.children = rows or [widgets.HTML('<i>no rule applied yet</i>')]
+
+@patch
+def undo_rule(self: RewriteStudio, i: int):
+    "Take rule `i` of the stack back; show the generator of the remaining rules."
+    gone = self.stack.entries[i].rule
+    self.model_new = self.stack.undo(i) if len(self.stack) > 1 else None
+    if self.model_new is None:
+        self.stack, self.results, self.report.value = None, {}, '<i>no rewrite yet</i>'
+        put_png(self.preview, png_bytes(np.full((8, 8, 3), 255, np.uint8)))
+    else: self._show_results(self.stack.rules[-1])
+    self.save_model_button.disabled = self.model_new is None
+    self._show_stack()
+    self.say(f'took back {gone.name!r}', 'ok')
 
 # %% ../nbs/41_studio.ipynb #ccad82d8
 @patch

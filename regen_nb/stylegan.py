@@ -312,8 +312,7 @@ class Generator(nn.Module):
         return dict(size=self.size, style_dim=self.style_dim, n_mlp=self.n_mlp,
                     channel_multiplier=self.channel_multiplier,
                     blur_kernel=list(self.blur_kernel), lr_mlp=self.lr_mlp,
-                    channels=None if self.custom_channels is None else {str(r): c for r,
-                                                                        c in self.custom_channels.items()})
+                    channels=None if self.custom_channels is None else {str(r): c for r, c in self.custom_channels.items()})
 
     def latent_indices(self) -> dict[str, int]:
         "Which `w[i]` each styled layer reads, by module name."
@@ -509,8 +508,7 @@ def check_state_dict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], w
 
 def check_finite(state_dict: Mapping[str, torch.Tensor], what: str = 'state dict'):
     "Raise a `ValueError` naming the tensors of `state_dict` that hold NaN or infinite values."
-    bad = [k for k,
-           v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = [k for k, v in state_dict.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         few = ', '.join(bad[:5]) + (f' ... ({len(bad)} in all)' if len(bad) > 5 else '')
         raise ValueError(f"{what} holds NaN or infinite weights ({few}), so every image it drew would be NaN; it is "
