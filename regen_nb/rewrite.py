@@ -25,12 +25,13 @@ from .stylegan import Generator
 from .training import OnStep, Trainer
 
 # %% auto #0
-__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'DIVERGED', 'GREW', 'RewriteConfig', 'rewrite_layers', 'Rewriting',
+__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'SCHEDULES', 'DIVERGED', 'GREW', 'RewriteConfig', 'rewrite_layers', 'Rewriting',
            'prepare_rewrite', 'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions',
            'trainable_memory', 'RewriteTrainer', 'check_divergence', 'check_result', 'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
 METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
+SCHEDULES = ('constant', 'cosine')
 
 @dataclass
 class RewriteConfig:
@@ -40,10 +41,11 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float = 1.0                # weight of the old rules (outside it, on every face)
+    q: float = 2.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
-    steps: int = 400
-    lr: float = 1e-2
+    steps: int = 150
+    lr: float = 3e-2
+    schedule: str = 'cosine'      # the learning rate over the steps: cosine down to 0, or constant
     grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's)
     n_auto: int = 64              # extra targets found by the part parser
     batch: int = 8                # extra targets per step (beside the user's)
@@ -54,6 +56,7 @@ class RewriteConfig:
         check_choice('method', self.method, METHODS)
         check_choice('objective', self.objective, OBJECTIVES)
         check_choice('target', self.target, TARGETS)
+        check_choice('schedule', self.schedule, SCHEDULES)
         for k in ('steps', 'batch'): check_int(k, getattr(self, k), 1)
         for k in ('n_auto', 'dilate', 'seed'): check_int(k, getattr(self, k), 0)
         if self.rank is not None: check_int('rank', self.rank, 1)
@@ -237,6 +240,8 @@ class RewriteTrainer(Trainer):
         self.task, self.config = task, task.config
         self.net2, self.params = trainable_memory(task)
         self.opt = torch.optim.Adam(self.params, lr=self.config.lr)
+        cosine = self.config.schedule == 'cosine'
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, self.config.steps) if cosine else None
         self.gen = torch.Generator().manual_seed(self.config.seed)
         self.step, self.seconds, self.history = 0, 0.0, []
         self.desc = f'rewrite ({self.config.method}, {self.config.objective})'
@@ -289,7 +294,8 @@ def train_step(self: RewriteTrainer) -> dict:
         if 'overflow' not in str(e): raise
         raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's "
                                  "arithmetic. "
-                                 "Lower lr (the default is 0.01); nothing was changed") from None
+                                 "Lower lr (the default is 0.03); nothing was changed") from None
+    if self.sched is not None: self.sched.step()
     self.step += 1
     return logs
 

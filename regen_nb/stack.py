@@ -76,12 +76,13 @@ def push(self: RuleStack, rule: Rule, progress: bool | None = None, live: bool |
 
 # %% ../nbs/33_stack.ipynb #92eb09c4
 @patch
-def undo(self: RuleStack, i: int = -1, refit: bool = False, progress: bool | None = None) -> Generator:
-    "Take rule `i` back; return the generator of the remaining rules (also `self.G`): subtracted, or (`refit`) fitted again."
+def undo(self: RuleStack, i: int = -1, fast: bool = False, progress: bool | None = None) -> Generator:
+    """Take rule `i` back; return the generator of the remaining rules (also `self.G`): fitted again from `G` (exact), or
+    with `fast` its weight change subtracted (instant, but only an approximation when the rules share layers)."""
     if not self.entries: raise IndexError("the stack is empty: there is no rule to undo")
     if not -len(self) <= i < len(self): raise IndexError(f"rule {i} is not in the stack of {len(self)} rules (0 to {len(self) - 1})")
     gone, rest = self.entries[i], self.entries[:i % len(self)] + self.entries[i % len(self) + 1:]
-    if refit:
+    if not fast:
         fresh = RuleStack(self.base, self.projector)
         for e in rest: fresh.push(e.rule, progress=progress, **e.config)
         self.G, self.entries = fresh.G, fresh.entries

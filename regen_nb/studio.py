@@ -87,6 +87,7 @@ class RewriteStudio(TextFallback, widgets.VBox):
         self.folder = Path(folder)
         self.targets, self.painters, self._faces, self._extra_sources = [], {}, {}, {}
         self.model_new, self.history, self.results, self.stack = None, [], {}, None
+        self.fast_undo = False          # True: Undo subtracts the rule's weight change (instant, approximate)
         self.message = widgets.HTML()
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(flex_flow='row wrap', align_items='flex-start'))
         sections = [self._build_samples(first_seed, n_samples), row(self._build_targets(), self._build_source()),
@@ -390,7 +391,8 @@ def _show_stack(self: RewriteStudio):
 def undo_rule(self: RewriteStudio, i: int):
     "Take rule `i` of the stack back; show the generator of the remaining rules."
     gone = self.stack.entries[i].rule
-    self.model_new = self.stack.undo(i) if len(self.stack) > 1 else None
+    if len(self.stack) > 1: self.say(f'taking back {gone.name!r}: fitting the {len(self.stack) - 1} other rule(s) again ...')
+    self.model_new = self.stack.undo(i, fast=self.fast_undo) if len(self.stack) > 1 else None
     if self.model_new is None:
         self.stack, self.results, self.report.value = None, {}, '<i>no rewrite yet</i>'
         put_png(self.preview, png_bytes(np.full((8, 8, 3), 255, np.uint8)))
