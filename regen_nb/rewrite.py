@@ -41,11 +41,11 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float = 2.0                # weight of the old rules (outside it, on every face)
+    q: float = 1.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
-    steps: int = 150
-    lr: float = 3e-2
-    schedule: str = 'cosine'      # the learning rate over the steps: cosine down to 0, or constant
+    steps: int = 400
+    lr: float = 1e-2
+    schedule: str = 'constant'    # the learning rate over the steps: constant, or cosine down to 0
     grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's)
     n_auto: int = 64              # extra targets found by the part parser
     batch: int = 8                # extra targets per step (beside the user's)
@@ -294,7 +294,7 @@ def train_step(self: RewriteTrainer) -> dict:
         if 'overflow' not in str(e): raise
         raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's "
                                  "arithmetic. "
-                                 "Lower lr (the default is 0.03); nothing was changed") from None
+                                 "Lower lr (the default is 0.01); nothing was changed") from None
     if self.sched is not None: self.sched.step()
     self.step += 1
     return logs
