@@ -94,7 +94,8 @@ def run_rewrite(args) -> dict:
 
 # %% ../nbs/90_cli.ipynb #402b2629
 def run_rewrite_stack(args) -> dict:
-    "`regen_nb rewrite RULE1 RULE2 ...`: fit the rules in order on one generator; write it, the stack, a grid and measures."
+    """`regen_nb rewrite RULE1 RULE2 ...`: fit the rules in order on one generator; write it, the stack, a grid and
+    measures."""
     from regen_nb.stylegan import load_generator, save_generator
     from regen_nb.rule import Rule
     from regen_nb.stack import RuleStack, stack_measures
@@ -271,9 +272,11 @@ def check_args(args) -> argparse.Namespace:
     if args.cmd == 'demo': _check_output_folder(Path(args.out), overwrite, '-o/--out')
     if args.cmd == 'rewrite':
         if len(args.rule) > 1 and args.model != 'generator':
-            raise ValueError(f"several rules are stacked on the generator only (here --model {args.model}); give one rule")
+            raise ValueError(f"several rules are stacked on the generator only (here --model {args.model}); give one "
+                             "rule")
         for r in args.rule if len(args.rule) > 1 else ():
-            if not Path(r).is_dir(): raise FileNotFoundError(f"no rule folder at {r}: several rules must be rule folders")
+            if not Path(r).is_dir():
+                raise FileNotFoundError(f"no rule folder at {r}: several rules must be rule folders")
         if args.holes is not None and args.model != 'inpainter':
             raise ValueError(f"--holes is only used with --model inpainter (here --model {args.model}); leave it out")
         _check_output_folder(Path(args.output), overwrite, '-o/--output')

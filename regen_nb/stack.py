@@ -80,7 +80,8 @@ def undo(self: RuleStack, i: int = -1, fast: bool = False, progress: bool | None
     """Take rule `i` back; return the generator of the remaining rules (also `self.G`): fitted again from `G` (exact), or
     with `fast` its weight change subtracted (instant, but only an approximation when the rules share layers)."""
     if not self.entries: raise IndexError("the stack is empty: there is no rule to undo")
-    if not -len(self) <= i < len(self): raise IndexError(f"rule {i} is not in the stack of {len(self)} rules (0 to {len(self) - 1})")
+    if not -len(self) <= i < len(self):
+        raise IndexError(f"rule {i} is not in the stack of {len(self)} rules (0 to {len(self) - 1})")
     gone, rest = self.entries[i], self.entries[:i % len(self)] + self.entries[i % len(self) + 1:]
     if not fast:
         fresh = RuleStack(self.base, self.projector)
@@ -131,7 +132,8 @@ def load(cls: RuleStack, folder, G: Generator | None = None, projector: Projecto
 # %% ../nbs/33_stack.ipynb #b9346f1f
 @torch.no_grad()
 def outside_all(G: Generator, G2: Generator, rules, n: int = 200) -> float:
-    "PSNR (dB) between `G`'s and `G2`'s held-out faces outside every rule's part (as the parser sees it on both), dilated."
+    """PSNR (dB) between `G`'s and `G2`'s held-out faces outside every rule's part (as the parser sees it on both),
+    dilated."""
     a, b = rewrite_samples(G, G2, check_int('n', n, 1))
     parts = sorted({rule_parts(G, r) for r in rules})
     inside = (auto_mask(a, parts) | auto_mask(b, parts)).float()[:, None]

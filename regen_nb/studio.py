@@ -384,14 +384,16 @@ def _show_stack(self: RewriteStudio):
     for i, e in enumerate(self.stack.entries if self.stack is not None else []):
         undo = widgets.Button(description='Undo', icon='undo', layout=widgets.Layout(width='90px'))
         undo.on_click(lambda _, i=i: self._guard(self.undo_rule)(i))
-        rows.append(widgets.HBox([widgets.HTML(f'{i + 1}. {escape(e.rule.name)} <small>({e.seconds:.0f} s)</small>'), undo]))
+        rows.append(widgets.HBox([widgets.HTML(f'{i + 1}. {escape(e.rule.name)} <small>({e.seconds:.0f} s)</small>'),
+                                  undo]))
     self.stack_box.children = rows or [widgets.HTML('<i>no rule applied yet</i>')]
 
 @patch
 def undo_rule(self: RewriteStudio, i: int):
     "Take rule `i` of the stack back; show the generator of the remaining rules."
     gone = self.stack.entries[i].rule
-    if len(self.stack) > 1: self.say(f'taking back {gone.name!r}: fitting the {len(self.stack) - 1} other rule(s) again ...')
+    if len(self.stack) > 1:
+        self.say(f'taking back {gone.name!r}: fitting the {len(self.stack) - 1} other rule(s) again ...')
     self.model_new = self.stack.undo(i, fast=self.fast_undo) if len(self.stack) > 1 else None
     if self.model_new is None:
         self.stack, self.results, self.report.value = None, {}, '<i>no rewrite yet</i>'

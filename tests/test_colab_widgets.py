@@ -10,8 +10,8 @@ import pytest
 
 from colab_pins import ROOT, env_with, folder
 
-# the widget chapters (40_paint, 41_studio, 60_local_edit, 99_colab) and the widget tests outside notebooks
-NOTEBOOKS = ('40_paint', '41_studio', '60_local_edit', '99_colab')
+# the widget chapters (40_paint, 41_studio, 63_edit_widget, 99_colab) and the widget tests outside notebooks
+NOTEBOOKS = ('40_paint', '41_studio', '63_edit_widget', '99_colab')
 TESTS = ('tests/test_colab.py',)
 
 
@@ -39,7 +39,7 @@ def test_pins_folder_gives_colab_versions(pins):
 
 
 def test_widget_chapters_under_colab_pins(pins):
-    "40_paint, 41_studio, 60_local_edit and 99_colab (and tests/test_colab.py) pass under ipywidgets 7.8 + ipycanvas 0.13.2."
+    "40_paint, 41_studio, 63_edit_widget and 99_colab (and tests/test_colab.py) pass under ipywidgets 7.8 + ipycanvas 0.13.2."
     cmd = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests/test_notebooks.py', *TESTS,
            '-k', ' or '.join(NOTEBOOKS + ('test_colab',))]
     start = time.perf_counter()

@@ -209,20 +209,15 @@ def test_saved_weights_have_normal_permissions(tmp_path, umask):
 # ---------------------------------------------------------------- damaged or hostile weight files
 
 def _loaders():
+    from regen_nb.core import shipped_path
+    from regen_nb.edit_style import load_attributes_text, load_latent_warp
     from regen_nb.encoder import load_encoder
-    from regen_nb.core import shipped_path
     from regen_nb.inpaint import load_inpainter
-    from regen_nb.core import shipped_path
-    from regen_nb.local_edit import load_attributes_text, load_latent_warp, load_local_editor
-    from regen_nb.core import shipped_path
+    from regen_nb.local_edit import load_local_editor
     from regen_nb.parts import load_part_parser
-    from regen_nb.core import shipped_path
     from regen_nb.projector import load_projector
-    from regen_nb.core import shipped_path
     from regen_nb.stylegan import load_generator
-    from regen_nb.core import shipped_path
     from regen_nb.translate import load_translator
-    from regen_nb.core import shipped_path
     return {'generator': (load_generator, shipped_path('generator')), 'projector': (load_projector, shipped_path('projector')),
             'encoder': (load_encoder, shipped_path('encoder')), 'inpainter': (load_inpainter, shipped_path('inpainter')),
             'translator': (load_translator, shipped_path('translator')), 'local editor': (load_local_editor, shipped_path('local_editor')),
@@ -275,7 +270,8 @@ def _checkpoints(tmp_path):
     from regen_nb.decompose import decompose
     from regen_nb.distill import DistillConfig, DistillTrainer
     from regen_nb.encoder import EncoderConfig, EncoderTrainer, load_encoder
-    from regen_nb.local_edit import LocalEditConfig, LocalEditTrainer, load_checkpoint as load_local
+    from regen_nb.local_edit import LocalEditConfig, LocalEditTrainer
+    load_local = LocalEditTrainer.load_checkpoint
     from regen_nb.projector import ProjectorConfig, ProjectorTrainer
     from regen_nb.stylegan import load_generator
     from regen_nb.train_gan import GANTrainConfig, GANTrainer
@@ -318,7 +314,8 @@ def test_resumers_refuse_damaged_weights_and_a_crafted_latest(tmp_path):
 
 @pytest.fixture(scope='module')
 def editor():
-    from regen_nb.local_edit import LocalEditor, load_attributes_text
+    from regen_nb.edit_style import load_attributes_text
+    from regen_nb.local_editor import LocalEditor
     attrs, text = load_attributes_text()
     return LocalEditor(attributes=attrs, text=text)
 
