@@ -99,7 +99,7 @@ def test_search_finds_projector(site, page, tmp_path):
     page.locator('label.md-search__icon, .md-search__input').first.click()
     page.locator('input.md-search__input').fill('projector')
     results = page.locator('.md-search-result__item')
-    results.first.wait_for(timeout=120_000)          # the index is built in a web worker: slow on a loaded machine
+    results.first.wait_for(timeout=240_000)          # the index is built in a web worker: minutes on a loaded 2-core machine
     meta = page.locator('.md-search-result__meta').inner_text()
     links = page.eval_on_selector_all('.md-search-result__item a', 'els => els.map(e => e.getAttribute("href"))')
     assert int(meta.split()[0]) >= 5, meta
