@@ -62,12 +62,16 @@ def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tenso
 def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, seed: int = OOD_SEED,
                      parts: str | None = None,
                      grow: float | None = None, batch_size: int = 100) -> dict:
-    "How `G2` differs from `G` on `n` held-out faces, inside and outside the part the rule rewrites (see above)."
+    """How `G2` differs from `G` on `n` held-out faces, inside and outside the part the rule rewrites (see above); for a
+    region that is not a part, inside and outside the painted region's place."""
     info = getattr(G2, 'rewrite_info', {})
     parts = parts or info.get('parts') or rule_parts(G, rule)
     grow = grow or info.get('config', {}).get('grow') or rule.grow
     a, b = rewrite_samples(G, G2, n, seed, batch_size)
-    old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
+    if parts is None:        # a region that is not a part: the painted place, the same on every (aligned) face
+        region = torch.from_numpy(np.any(np.stack(rule.target_masks), 0))
+        old_a = old_b = region.expand(len(a), *region.shape)
+    else: old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
     rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, parts) for i in range(len(a))]
     used = [i for i, r in enumerate(rows) if r is not None]
     if not used: raise ValueError(f"the parser found no {parts} on the {n} held-out faces")

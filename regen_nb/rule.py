@@ -25,10 +25,10 @@ from .decompose import generator_hash
 from .stylegan import Generator, load_generator
 
 # %% auto #0
-__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'PART_GROUPS_RULES', 'AUTO_SEED', 'EXAMPLE_RULES', 'EXAMPLE_SEEDS',
-           'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box', 'placed_pattern',
-           'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste', 'example_rule',
-           'shipped_rule_path', 'load_example_rule']
+__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'PART_GROUPS_RULES', 'PART_COVER_FLOOR', 'AUTO_SEED', 'EXAMPLE_RULES',
+           'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box',
+           'placed_pattern', 'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste',
+           'example_rule', 'shipped_rule_path', 'load_example_rule']
 
 # %% ../nbs/30_rule.ipynb #dd8f43c1
 def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
@@ -253,13 +253,16 @@ def placed_pattern(rule: Rule, part_mask, grow: float | None = None) -> tuple[to
 
 # %% ../nbs/30_rule.ipynb #0a1a8de2
 PART_GROUPS_RULES = ('eyes', 'mouth', 'nose', 'brows', 'hair')
+PART_COVER_FLOOR = 0.3   # a painted region less than this much on any part group is a region of its own (a cheek)
 
-def rule_parts(G: Generator, rule: Rule) -> str:
-    "The part group (`PART_GROUPS_RULES`) that the rule's target masks cover most, as the parser sees the targets."
+def rule_parts(G: Generator, rule: Rule) -> str | None:
+    """The part group (`PART_GROUPS_RULES`) that the rule's target masks cover most, as the parser sees the targets;
+    `None` if no group covers `PART_COVER_FLOOR` of them (a region that is not a part, such as a cheek)."""
     faces = seed_faces(G, rule.target_seeds)
     masks = torch.from_numpy(np.stack(rule.target_masks))
     cover = {g: float((auto_mask(faces, g) & masks).sum() / masks.sum()) for g in PART_GROUPS_RULES}
-    return max(cover, key=cover.get)
+    best = max(cover, key=cover.get)
+    return best if cover[best] >= PART_COVER_FLOOR else None
 
 # %% ../nbs/30_rule.ipynb #fd7c4447
 AUTO_SEED = 20_000_000   # seeds of the parser-masked extra targets (apart from examples and held-out faces)
@@ -279,10 +282,11 @@ def target_mask(rule: Rule, part_mask, parts: str) -> np.ndarray | None:
     return box_mask(m) if expect and one_region else m
 
 def auto_targets(G: Generator, rule: Rule, n: int, parts: str | None = None, seed: int = AUTO_SEED) -> tuple[list[int], list[np.ndarray]]:
-    "Seeds and masks of up to `n` more faces (from `seed` on) whose `parts` (default: `rule_parts`) the parser finds."
+    """Seeds and masks of up to `n` more faces (from `seed` on) whose `parts` (default: `rule_parts`) the parser finds;
+    none for a region that is not a part (the parser cannot find it on other faces)."""
     n = check_int('n', n, 0)
-    if n == 0: return [], []
     parts = rule_parts(G, rule) if parts is None else parts
+    if n == 0 or parts is None: return [], []
     seeds = list(range(seed, seed + n))
     found = [(s, target_mask(rule, m, parts)) for s, m in zip(seeds, auto_mask(seed_faces(G, seeds), parts))]
     found = [(s, m) for s, m in found if m is not None]

@@ -8,6 +8,7 @@ import copy, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -135,8 +136,12 @@ def outside_all(G: Generator, G2: Generator, rules, n: int = 200) -> float:
     """PSNR (dB) between `G`'s and `G2`'s held-out faces outside every rule's part (as the parser sees it on both),
     dilated."""
     a, b = rewrite_samples(G, G2, check_int('n', n, 1))
-    parts = sorted({rule_parts(G, r) for r in rules})
-    inside = (auto_mask(a, parts) | auto_mask(b, parts)).float()[:, None]
+    found = [rule_parts(G, r) for r in rules]
+    parts = sorted({p for p in found if p is not None})
+    inside = (auto_mask(a, parts) | auto_mask(b, parts)) if parts else torch.zeros(a.shape[0], *a.shape[2:], dtype=torch.bool)
+    for r, p in zip(rules, found):          # a region that is not a part: its painted place, on every face
+        if p is None: inside |= torch.from_numpy(np.any(np.stack(r.target_masks), 0))
+    inside = inside.float()[:, None]
     out = 1 - F.max_pool2d(inside, 7, 1, 3)[:, 0]
     return float(psnr(a, b, out > 0.5).mean())
 
