@@ -138,7 +138,8 @@ def outside_all(G: Generator, G2: Generator, rules, n: int = 200) -> float:
     a, b = rewrite_samples(G, G2, check_int('n', n, 1))
     found = [rule_parts(G, r) for r in rules]
     parts = sorted({p for p in found if p is not None})
-    inside = (auto_mask(a, parts) | auto_mask(b, parts)) if parts else torch.zeros(a.shape[0], *a.shape[2:], dtype=torch.bool)
+    inside = torch.zeros(a.shape[0], *a.shape[2:], dtype=torch.bool)
+    if parts: inside = auto_mask(a, parts) | auto_mask(b, parts)
     for r, p in zip(rules, found):          # a region that is not a part: its painted place, on every face
         if p is None: inside |= torch.from_numpy(np.any(np.stack(r.target_masks), 0))
     inside = inside.float()[:, None]
