@@ -234,8 +234,8 @@ def _check_output_folder(out: Path, overwrite: bool, flag: str):
     """Refuse before any work a result folder that `save_results` would refuse: a file, the current or home folder, one
     holding files (without `--overwrite`) or files regen_nb did not write."""
     from regen_nb.core import _check_replaceable, _protected
-    if (out.exists() or out.is_symlink()) and not out.is_dir(): raise NotADirectoryError(f"{flag} {out} is a file; "
-                                                                                         "give a folder for the results")
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise NotADirectoryError(f"{flag} {out} is a file; give a folder for the results")
     why = _protected(out)
     if why: raise ValueError(f"{flag} {out} is {why}; give the path of a new folder for the results, e.g. 'results'")
     if out.is_dir() and any(out.iterdir()):

@@ -44,8 +44,8 @@ class LocalEditWidget(TextFallback, widgets.VBox):
         self.picker = widgets.ColorPicker(value='#3270c0', description='colour', layout=widgets.Layout(width='200px'))
         self.caption = widgets.Text(placeholder='caption, e.g. "smiling, blonde hair"',
                                     layout=widgets.Layout(width='260px'))
-        self.exemplars = exemplars if exemplars is not None else {'held-out face '
-                                                                  f'{i}': toy_face(HELDOUT_SEED + i).image for i in range(40, 48)}
+        held_out = {f'held-out face {i}': toy_face(HELDOUT_SEED + i).image for i in range(40, 48)}
+        self.exemplars = exemplars if exemplars is not None else held_out
         self.exemplar = widgets.Dropdown(options=['none', *self.exemplars], value='none', description='exemplar',
                                          layout=widgets.Layout(width='200px'))
         self.exemplar_view = widgets.Image(format='png', width=48, height=48)

@@ -237,9 +237,9 @@ def load_encoder(path=None, G: Generator | SplitGenerator | None = None, device=
     """An `Encoder` (eval mode) from `path` (`None`: the shipped one); with `G`, refuse one trained for another
     generator."""
     path = Path(path) if path is not None else shipped_path('encoder')
-    if not path.is_file(): raise FileNotFoundError("no encoder file at "
-                                                   f"{path}" + (" (train one in notebook "
-                                                                "51_encoder)" if path == shipped_path('encoder') else ""))
+    if not path.is_file():
+        hint = " (train one in notebook 51_encoder)" if path == shipped_path('encoder') else ""
+        raise FileNotFoundError(f"no encoder file at {path}{hint}")
     header, tensors = read_weights(path, ENCODER_FORMAT, 'encoder')
     E = load_weights_into(Encoder(**header['config']), tensors, path); E.metadata = header.get('metadata', {})
     if G is not None and E.metadata.get('generator_hash') != generator_hash(G):

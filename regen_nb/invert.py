@@ -139,12 +139,11 @@ def search(params: list, make_image, x: torch.Tensor, task: str = 'reconstruct',
             if not math.isfinite(history[-1]['loss']): _diverged(step, f"the loss became {history[-1]['loss']}", lr)
             opt.zero_grad(set_to_none=True); loss.backward()
             try: opt.step()
-            # torch's Adam: "value cannot be converted to type float without overflow"
-            except RuntimeError as e:
+            except RuntimeError as e:   # torch's Adam: "value cannot be converted to type float without overflow"
                 if 'overflow' not in str(e): raise
                 _diverged(step, f"lr={lr} overflows the optimiser's arithmetic", lr)
-            if not all(bool(torch.isfinite(p).all()) for p in params): _diverged(step, "the codes became NaN or "
-                                                                                 "infinite", lr)
+            if not all(bool(torch.isfinite(p).all()) for p in params):
+                _diverged(step, "the codes became NaN or infinite", lr)
             if view is not None and (step % 25 == 0 or step == steps - 1):
                 strip = image_grid(torch.cat([x[:4], x_hat[:4].detach()]).cpu(), ncol=min(4, len(x)), scale=2)
                 view.update(history, strip, desc, picture_title='target / now')

@@ -18,7 +18,8 @@ from .decompose import decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim
 from .parts import auto_mask
 from .projector import OOD_SEED, Projector, load_projector
-from .rule import EXAMPLE_RULES, Rule, example_rule, load_example_rule, placed_pattern, rule_parts, target_mask
+from .rule import (EXAMPLE_RULES, Rule, example_rule, load_example_rule, painted_region, placed_pattern,
+                           rule_parts, target_mask)
 from .rewrite import METHODS, RewriteConfig, rewrite
 from .stylegan import Generator, load_generator
 
@@ -69,7 +70,7 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
     grow = grow or info.get('config', {}).get('grow') or rule.grow
     a, b = rewrite_samples(G, G2, n, seed, batch_size)
     if parts is None:        # a region that is not a part: the painted place, the same on every (aligned) face
-        region = torch.from_numpy(np.any(np.stack(rule.target_masks), 0))
+        region = painted_region(rule)
         old_a = old_b = region.expand(len(a), *region.shape)
     else: old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
     rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, parts) for i in range(len(a))]

@@ -351,9 +351,8 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
     generator."""
     path = Path(path) if path is not None else shipped_path('local_editor')
     if not path.is_file():
-        raise FileNotFoundError("no local editor at "
-                                f"{path}" + (" (train one in notebook "
-                                             "60_local_edit)" if path == shipped_path('local_editor') else ""))
+        hint = " (train one in notebook 60_local_edit)" if path == shipped_path('local_editor') else ""
+        raise FileNotFoundError(f"no local editor at {path}{hint}")
     header, tensors = read_weights(path, LOCAL_EDIT_FORMAT, 'local editor')
     cfg = header['config']
     model = LocalEditNet(cfg['channels'], resolutions=cfg['resolutions'], full_res_guides=cfg.get('full_res_guides', False))

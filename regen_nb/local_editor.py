@@ -240,8 +240,8 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
                      'L1 to target (in mask)': ((out - g['image']).abs()[m3]).mean().item() / 2 * 255,
                      'seam energy ratio': (seam_energy(out, mask) / seam_ref.clamp_min(1e-3)).median().item(),
                      'SWD ×10³': sliced_wasserstein(out, real)['avg']})
-    rows.append({'method': 'input '
-                 '(unedited)', 'sketch edge IoU': edge_iou(label_edges(parse_parts(x)), g['sketch'][:, 0] > 0, mask),
+    rows.append({'method': 'input (unedited)',
+                 'sketch edge IoU': edge_iou(label_edges(parse_parts(x)), g['sketch'][:, 0] > 0, mask),
                  'colour error': ((x - g['colour']).abs()[mask[:, None].expand(-1, 3, -1, -1)]).mean().item() / 2 * 255,
                  'SWD ×10³': sliced_wasserstein(x, real)['avg']})
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)

@@ -169,9 +169,8 @@ def part_parser_metadata(path=None) -> dict:
     "The header of a saved part parser (`None`: the shipped one): format, config, part names and metadata."
     path = Path(path) if path is not None else shipped_path('part_parser')
     if not path.exists():
-        raise FileNotFoundError("No part parser at "
-                                f"{path}" + ("; train one with train_part_parser and "
-                                             "save_part_parser" if path == shipped_path('part_parser') else ""))
+        hint = "; train one with train_part_parser and save_part_parser" if path == shipped_path('part_parser') else ""
+        raise FileNotFoundError(f"No part parser at {path}{hint}")
     header = read_weights(path, PARSER_FORMAT, 'part parser')[0]
     return {k: header[k] for k in ('config', 'part_names', 'metadata')}
 

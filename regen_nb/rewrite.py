@@ -289,8 +289,7 @@ def train_step(self: RewriteTrainer) -> dict:
     check_divergence(self.history, out, task, self.step)
     self.opt.zero_grad(set_to_none=True); loss.backward()
     try: self.opt.step()
-    # torch's Adam: "value cannot be converted to type float without overflow"
-    except RuntimeError as e:
+    except RuntimeError as e:   # torch's Adam: "value cannot be converted to type float without overflow"
         if 'overflow' not in str(e): raise
         raise FloatingPointError(f"the rewrite diverged at step {self.step}: lr={c.lr} overflows the optimiser's "
                                  "arithmetic. "

@@ -27,8 +27,8 @@ from .stylegan import Generator, load_generator
 # %% auto #0
 __all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'PART_GROUPS_RULES', 'PART_COVER_FLOOR', 'AUTO_SEED', 'EXAMPLE_RULES',
            'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box',
-           'placed_pattern', 'rule_parts', 'box_mask', 'target_mask', 'auto_targets', 'erase', 'Pasted', 'paste',
-           'example_rule', 'shipped_rule_path', 'load_example_rule']
+           'placed_pattern', 'rule_parts', 'painted_region', 'box_mask', 'target_mask', 'auto_targets', 'erase',
+           'Pasted', 'paste', 'example_rule', 'shipped_rule_path', 'load_example_rule']
 
 # %% ../nbs/30_rule.ipynb #dd8f43c1
 def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
@@ -263,6 +263,10 @@ def rule_parts(G: Generator, rule: Rule) -> str | None:
     cover = {g: float((auto_mask(faces, g) & masks).sum() / masks.sum()) for g in PART_GROUPS_RULES}
     best = max(cover, key=cover.get)
     return best if cover[best] >= PART_COVER_FLOOR else None
+
+def painted_region(rule: Rule) -> torch.Tensor:
+    "Where the rule's target masks lie (their union, H×W bool): the place of a region that is not a part, on any face."
+    return torch.from_numpy(np.any(np.stack(rule.target_masks), 0))
 
 # %% ../nbs/30_rule.ipynb #fd7c4447
 AUTO_SEED = 20_000_000   # seeds of the parser-masked extra targets (apart from examples and held-out faces)

@@ -8,7 +8,6 @@ import copy, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -20,7 +19,7 @@ from .metrics import psnr
 from .parts import auto_mask
 from .projector import Projector, load_projector
 from .rewrite import rewrite
-from .rule import Rule, rule_parts
+from .rule import Rule, painted_region, rule_parts
 from .stylegan import Generator, load_generator
 
 # %% auto #0
@@ -141,7 +140,7 @@ def outside_all(G: Generator, G2: Generator, rules, n: int = 200) -> float:
     inside = torch.zeros(a.shape[0], *a.shape[2:], dtype=torch.bool)
     if parts: inside = auto_mask(a, parts) | auto_mask(b, parts)
     for r, p in zip(rules, found):          # a region that is not a part: its painted place, on every face
-        if p is None: inside |= torch.from_numpy(np.any(np.stack(r.target_masks), 0))
+        if p is None: inside |= painted_region(r)
     inside = inside.float()[:, None]
     out = 1 - F.max_pool2d(inside, 7, 1, 3)[:, 0]
     return float(psnr(a, b, out > 0.5).mean())

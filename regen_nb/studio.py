@@ -217,8 +217,8 @@ def _build_source(self: RewriteStudio):
     self.upload = widgets.FileUpload(accept='image/*', multiple=False, description='upload')
     self.upload.observe(self._upload_changed, 'value')
     buttons = []
-    for label, fn in [('its own '
-                       'mask', lambda: self._source_mask), ('whole image', lambda: np.ones((self.size,) * 2, bool)),
+    for label, fn in [('its own mask', lambda: self._source_mask),
+                      ('whole image', lambda: np.ones((self.size,) * 2, bool)),
                       ('ellipse', lambda: ellipse_mask(self.size, (self.size / 4, self.size / 4, 3 * self.size / 4,
                                                                    3 * self.size / 4)))]:
         b = widgets.Button(description=label)
@@ -411,8 +411,8 @@ def _build_files(self: RewriteStudio):
     self.generator_path = widgets.Text(value=str(self.folder / 'rewritten.safetensors'), description='generator',
                                        layout=widgets.Layout(width='360px'))
     self.overwrite = widgets.Checkbox(value=False, description='overwrite')
-    save_rule, load_rule = widgets.Button(description='Save '
-                                          'rule', icon='save'), widgets.Button(description='Load rule', icon='folder-open')
+    save_rule = widgets.Button(description='Save rule', icon='save')
+    load_rule = widgets.Button(description='Load rule', icon='folder-open')
     self.save_model_button = widgets.Button(description='Save generator', icon='save', disabled=True)
     save_rule.on_click(lambda _: self._guard(self.save_rule)())
     load_rule.on_click(lambda _: self._guard(self.load_rule)())

@@ -64,8 +64,8 @@ def log_line(step: int, last: list[dict], sec_per_step: float, seconds: float) -
     time so far."""
     keys = dict.fromkeys(k for h in last for k in h if k != 'step')
     means = {k: np.mean([h[k] for h in last if k in h]) for k in keys}
-    return f"step {step:>7d} " + ' '.join(f"{k} "
-                                          f"{v:.4f}" for k, v in means.items()) + f" | {sec_per_step:.3f} s/step ({seconds:.0f} s)"
+    numbers = ' '.join(f"{k} {v:.4f}" for k, v in means.items())
+    return f"step {step:>7d} {numbers} | {sec_per_step:.3f} s/step ({seconds:.0f} s)"
 
 class LogLines(Callback):
     "Print a `log_line` every `every` steps."
