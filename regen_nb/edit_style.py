@@ -4,9 +4,10 @@
 
 # %% ../nbs/61_edit_style.ipynb #308f37f1
 from __future__ import annotations
-import re
+import math, re
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -23,15 +24,42 @@ from .invert import latent_image
 from .parts import parse_parts
 from .decompose import generator_hash
 from .stylegan import Generator
-from .toyfaces import FaceParams, HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
+from .training import Trainer, step_generator
+from .toyfaces import part_mask, HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
 from .local_edit import *
 
 # %% auto #0
-__all__ = ['ATTRIBUTES', 'WORD_RE', 'TEXT_FORMAT', 'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'AttributeSpace', 'attribute_values',
-           'fit_attributes', 'fit_colour_slopes', 'caption', 'TextEncoder', 'train_text_encoder',
-           'save_attributes_text', 'load_attributes_text', 'mix_codes', 'pose_of', 'with_pose', 'warp_pairs',
-           'LatentWarp', 'train_latent_warp', 'save_latent_warp', 'load_latent_warp', 'style_colours',
-           'picture_colour_shift', 'shifted_colours']
+__all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'SHAPE_PHRASES', 'WORD_RE', 'HAIR_WORD_RE', 'TEXT_FORMAT',
+           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'SHAPE_PARTS', 'SHAPE_VALUES', 'REQUEST_CHANNELS', 'LAYOUT_NAMES',
+           'MOUTH_INSIDE', 'LAYOUT_FORMAT', 'hair_colour_name', 'fit_hair_colours', 'AttributeSpace',
+           'attribute_values', 'fit_attributes', 'fit_colour_slopes', 'shape_phrase', 'face_phrases', 'caption',
+           'TextEncoder', 'train_text_encoder', 'hair_colour_word', 'save_attributes_text', 'load_attributes_text',
+           'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp', 'save_latent_warp',
+           'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
+           'shifted_parts', 'exemplar_hair', 'layout_labels', 'shape_request', 'shape_classes', 'LayoutNet',
+           'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'caption_layout']
+
+# %% ../nbs/61_edit_style.ipynb #ca5db285
+HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
+HAIR_COLOUR_WORDS = tuple(dict.fromkeys(HAIR_COLOUR_NAMES))
+
+def hair_colour_name(p) -> str:
+    "The name of the renderer's hair colour nearest to `p.hair_color`."
+    d = ((np.asarray(HAIR_COLORS, np.float32) - np.asarray(p.hair_color, np.float32)) ** 2).sum(1)
+    return HAIR_COLOUR_NAMES[int(d.argmin())]
+
+def fit_hair_colours(faces) -> torch.Tensor:
+    "What each of `HAIR_COLOUR_WORDS` means: the mean hair colour (W×3, in [-1, 1]) of rendered `faces` with that name."
+    from regen_nb.core import to_tensor
+    sums, counts = torch.zeros(len(HAIR_COLOUR_WORDS), 3), torch.zeros(len(HAIR_COLOUR_WORDS))
+    for f in faces:
+        hair = torch.from_numpy(f.parts == PART_NAMES.index('hair'))
+        if f.params.hair_style == 'none' or not hair.any(): continue
+        k = HAIR_COLOUR_WORDS.index(hair_colour_name(f.params))
+        sums[k] += to_tensor(f.image)[:, hair].mean(1); counts[k] += 1
+    if (counts == 0).any():
+        raise ValueError(f"no face with {[w for w, c in zip(HAIR_COLOUR_WORDS, counts) if c == 0]} hair; give more faces")
+    return sums / counts[:, None]
 
 # %% ../nbs/61_edit_style.ipynb #c6645a66
 ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
@@ -47,9 +75,10 @@ class AttributeSpace:
     """Per attribute: a direction in w+, a linear predictor (mean code, mean value, slope) and, if fitted, how each
     part's colour moves with it."""
     def __init__(self, names, directions: torch.Tensor, code_mean: torch.Tensor, value_mean: torch.Tensor,
-                 colour_slopes: torch.Tensor | None = None):
+                 colour_slopes: torch.Tensor | None = None, hair_colours: torch.Tensor | None = None):
         self.names, self.directions, self.code_mean, self.value_mean = list(names), directions, code_mean, value_mean
         self.colour_slopes = colour_slopes   # len(PART_NAMES)×len(names)×3: colour change per unit of each attribute
+        self.hair_colours = hair_colours     # len(HAIR_COLOUR_WORDS)×3: what each colour word means
 
     def predict(self, codes: torch.Tensor) -> dict[str, torch.Tensor]:
         "Each attribute's predicted value for w+ `codes` (N×n_latent×d)."
@@ -77,8 +106,9 @@ class AttributeSpace:
         return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float())
 
     def state_dict(self) -> dict:
-        sd = dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean)
-        return sd if self.colour_slopes is None else {**sd, 'colour_slopes': self.colour_slopes}
+        sd = dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean,
+                  colour_slopes=self.colour_slopes, hair_colours=self.hair_colours)
+        return {k: v for k, v in sd.items() if v is not None}
 
 def attribute_values(params) -> torch.Tensor:
     "N×len(ATTRIBUTES) values of the faces with parameters `params`."
@@ -93,7 +123,8 @@ def fit_attributes(net: SplitGenerator, E: Encoder, n: int = 2000, seed_offset: 
     codes = torch.cat([E(torch.stack([to_tensor(f.image) for f in faces[i:i + 256]])) for i in range(0, n, 256)])
     values = attribute_values([f.params for f in faces])
     dirs = torch.stack([fit_direction(codes, values[:, i], ridge) for i in range(values.shape[1])])
-    return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0), fit_colour_slopes(faces, values))
+    return AttributeSpace(ATTRIBUTES, dirs, codes.mean(0), values.mean(0), fit_colour_slopes(faces, values),
+                          fit_hair_colours(faces))
 
 def fit_colour_slopes(faces, values: torch.Tensor) -> torch.Tensor:
     "Least-squares slopes (K×A×3) of each part's mean colour in rendered `faces` on their attribute `values` (N×A)."
@@ -108,26 +139,32 @@ def fit_colour_slopes(faces, values: torch.Tensor) -> torch.Tensor:
         slopes.append(torch.linalg.lstsq(x[seen], colours[seen, k]).solution[:-1])
     return torch.stack(slopes)
 
+# %% ../nbs/61_edit_style.ipynb #de3d493f
+SHAPE_PHRASES = {   # attribute: its phrases, each with the highest value (as ATTRIBUTES gives it) that it names
+    'smile': (('frowning', -0.2), ('a straight mouth', 0.4), ('smiling', math.inf)),
+    'mouth_open': (('closed mouth', 0.4), ('open mouth', math.inf)),
+    'brow_angle': (('worried brows', -7 / 15), ('level brows', 7 / 15), ('angry brows', math.inf))}
+
+def shape_phrase(name: str, value: float) -> str:
+    "The phrase of shape attribute `name` (`SHAPE_PHRASES`) for `value`: `shape_phrase('smile', 0.8)` is 'smiling'."
+    return next(ph for ph, top in SHAPE_PHRASES[name] if value <= top)
+
 # %% ../nbs/61_edit_style.ipynb #c63c09e2
-def _phrases(p) -> dict:
+def face_phrases(p) -> dict:
     "The phrase each attribute of `p` gets in a caption (or none)."
-    hair = sum(p.hair_color) / 765
     r, g, b = p.iris_color
-    out = {'smile': 'smiling' if p.smile > 0.4 else 'frowning' if p.smile < -0.2 else 'a straight mouth',
-           'mouth_open': 'open mouth' if p.mouth_open > 0.4 else 'closed mouth',
+    out = {**{k: shape_phrase(k, ATTRIBUTES[k](p)) for k in SHAPE_PHRASES},
            'eye_blueness':
                'blue eyes' if b > r + 40 else 'green eyes' if g > r + 30 and g > b else 'brown eyes' if r > b + 40 else 'grey eyes',
-           'brow_angle': 'angry brows' if p.brow_angle > 7 else 'worried brows' if p.brow_angle < -7 else 'level brows',
            'blush': 'rosy cheeks' if p.blush > 0.2 else 'pale cheeks'}
-    if p.hair_style != 'none':
-        out['hair_lightness'] = 'blonde hair' if hair > 0.6 else 'black hair' if hair < 0.2 else 'brown hair'
+    if p.hair_style != 'none': out['hair_lightness'] = f'{hair_colour_name(p)} hair'
     return out
 
 def caption(p, rng: np.random.Generator | None = None, mention: float = 0.5) -> tuple[str, list[str]]:
     """A caption of the face with parameters `p` and the attributes it mentions (each with chance `mention`, at least
     one)."""
     rng = rng or np.random.default_rng(0)
-    ph = _phrases(p)
+    ph = face_phrases(p)
     names = [n for n in ph if rng.random() < mention] or [list(ph)[rng.integers(len(ph))]]
     rng.shuffle(names)
     start = ['a face with', 'a cartoon face,', 'make it', 'with'][rng.integers(4)]
@@ -157,12 +194,13 @@ class TextEncoder(nn.Module):
 
     @torch.no_grad()
     def attributes_of(self, text: str) -> dict[str, float]:
-        "The attribute targets a caption asks for (only the attributes it mentions)."
+        "The attribute targets a caption asks for (only the attributes it mentions); a word it does not know is an error."
         if not isinstance(text, str) or not WORD_RE.findall(text.lower()):
             raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
-        if not self.bag([text]).any():
-            raise ValueError(f"the caption {text!r} has no word this text encoder knows, so it asks for no change; "
-                             f"describe the face with words such as {', '.join(self.vocab[:8])}, ...")
+        unknown = [w for w in WORD_RE.findall(text.lower()) if w not in self.index]
+        if unknown:
+            raise ValueError(f"the caption {text!r} has words this text encoder does not know: {', '.join(unknown)}; "
+                             f"use only these words: {', '.join(self.vocab)}")
         values, logits = self([text])
         return {n: values[0, i].item() for i, n in enumerate(self.names) if logits[0, i] > 0}
 
@@ -170,7 +208,7 @@ def train_text_encoder(steps: int = 600, batch: int = 64, seed: int = 0) -> Text
     "Train a `TextEncoder` on captions of random training faces (seconds on a CPU)."
     rng, torch_gen = np.random.default_rng(seed), torch.manual_seed(seed)
     pool = [random_face_params(int(s)) for s in rng.integers(0, HELDOUT_SEED, 4000)]
-    vocab = sorted({w for p in pool[:500] for ph in _phrases(p).values() for w in WORD_RE.findall(ph)} |
+    vocab = sorted({w for p in pool[:500] for ph in face_phrases(p).values() for w in WORD_RE.findall(ph)} |
                    {'a', 'face', 'with', 'cartoon', 'make', 'it'})
     enc = TextEncoder(vocab, ATTRIBUTES)
     opt = torch.optim.Adam(enc.parameters(), lr=3e-3)
@@ -183,6 +221,14 @@ def train_text_encoder(steps: int = 600, batch: int = 64, seed: int = 0) -> Text
         loss = ((v - values).square() * mentioned).sum() / mentioned.sum() + F.binary_cross_entropy_with_logits(logit, mentioned)
         opt.zero_grad(); loss.backward(); opt.step()
     return enc.eval()
+
+# %% ../nbs/61_edit_style.ipynb #5d5284fe
+HAIR_WORD_RE = re.compile(r"\b(" + "|".join(HAIR_COLOUR_WORDS) + r")\s+hair\b")
+
+def hair_colour_word(text: str) -> str | None:
+    "The hair colour a caption names (`'red'` in `'a face with red hair'`), or None."
+    m = HAIR_WORD_RE.search(text.lower()) if isinstance(text, str) else None
+    return m.group(1) if m else None
 
 # %% ../nbs/61_edit_style.ipynb #63d5cf58
 TEXT_FORMAT = 'regen_nb.local_edit_text/1'
@@ -203,7 +249,7 @@ def load_attributes_text(path=None) -> tuple[AttributeSpace, TextEncoder]:
     header, t = read_weights(path, TEXT_FORMAT, 'attribute/text file')
     try:
         attrs = AttributeSpace(header['names'], t['attr.directions'], t['attr.code_mean'], t['attr.value_mean'],
-                               t.get('attr.colour_slopes'))
+                               t.get('attr.colour_slopes'), t.get('attr.hair_colours'))
     except KeyError as e:
         raise ValueError(f"{path} lacks {e.args[0]!r}: the file is damaged, or was written by another "
                          "version") from None
@@ -338,10 +384,177 @@ def picture_colour_shift(before: torch.Tensor, after: torch.Tensor) -> torch.Ten
     return torch.where((n0 > 0) & (n1 > 0), 1.0, 0.0)[..., None] * (c1 - c0)
 
 def shifted_colours(image: torch.Tensor, mask: torch.Tensor, shift: torch.Tensor,
-                    parts: torch.Tensor | None = None) -> torch.Tensor:
-    """A colour map inside `mask`: each part of `image` in its own mean colour plus `shift` (N×K×3 or K×3); the
-    background unchanged."""
+                    parts: torch.Tensor | None = None, layout: torch.Tensor | None = None) -> torch.Tensor:
+    """A colour map inside `mask`: each part of `image` (`parts`, parsed if None) in its own mean colour plus `shift`
+    (N×K×3 or K×3), painted on `parts` or on a new part map `layout` (a smile, an exemplar's hair); the background
+    unchanged."""
     parts = parse_parts(image) if parts is None else parts
     own, n_own = part_colours(image, parts)
     shift = shift.expand_as(own).clone(); shift[:, PART_NAMES.index('background')] = 0
-    return paint_parts(parts, mask, (own + shift).clamp(-1, 1), n_own > 0)
+    return paint_parts(parts if layout is None else layout, mask, (own + shift).clamp(-1, 1), n_own > 0)
+
+# %% ../nbs/61_edit_style.ipynb #cda4b135
+def recoloured(colours: torch.Tensor | None, image: torch.Tensor, mask: torch.Tensor, part: str, rgb: torch.Tensor,
+               parts: torch.Tensor | None = None) -> torch.Tensor:
+    """The colour map `colours` (None: `image`'s own part colours inside `mask`) with the pixels of `part` inside `mask`
+    set to `rgb` (3 values in [-1, 1]): how a caption's colour word becomes a colour guide."""
+    parts = parse_parts(image) if parts is None else parts
+    if colours is None: colours = shifted_colours(image, mask, torch.zeros(len(PART_NAMES), 3), parts)
+    where = (parts == PART_NAMES.index(part)) & mask.bool()
+    return torch.where(where[:, None], torch.as_tensor(rgb).reshape(1, 3, 1, 1).to(colours), colours)
+
+# %% ../nbs/61_edit_style.ipynb #5fb6ccdc
+def face_centre(parts: torch.Tensor) -> torch.Tensor:
+    "N×2 (row, column) pixel centre of the face (neither background nor hair) of part maps `parts` (N×H×W)."
+    face = ((parts != PART_NAMES.index('background')) & (parts != PART_NAMES.index('hair'))).float()
+    ys, xs = torch.meshgrid(torch.arange(parts.shape[-2]), torch.arange(parts.shape[-1]), indexing='ij')
+    area = face.sum((1, 2)).clamp_min(1)
+    return torch.stack([(face * ys).sum((1, 2)) / area, (face * xs).sum((1, 2)) / area], 1)
+
+def shifted_parts(parts: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    "The part map `parts` (H×W) moved by `dy`, `dx` pixels; what comes in from the edges is background."
+    out = torch.full_like(parts, PART_NAMES.index('background'))
+    h, w = parts.shape
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = parts[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+def exemplar_hair(exemplar_parts: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """`parts` (N×H×W) with, inside `mask`, the hair and background of `exemplar_parts` (1 or N maps) aligned on the
+    face centre: where the face has hair or background, and where the exemplar's hair covers skin (a fringe)."""
+    ex = exemplar_parts.expand(len(parts), -1, -1)
+    d = (face_centre(parts) - face_centre(ex)).round().long()
+    ex = torch.stack([shifted_parts(e, int(dy), int(dx)) for e, (dy, dx) in zip(ex, d)])
+    hair, bg, skin = (PART_NAMES.index(k) for k in ('hair', 'background', 'skin'))
+    open_ = (parts == hair) | (parts == bg)
+    take = mask.bool() & (((ex == hair) | (ex == bg)) & open_ | (ex == hair) & (parts == skin))
+    return torch.where(take, ex, parts)
+
+# %% ../nbs/61_edit_style.ipynb #9778bb8f
+SHAPE_PARTS = {'smile': 'mouth', 'mouth_open': 'mouth', 'brow_angle': 'brows'}   # where each shape attribute lives
+SHAPE_VALUES = {'smile': ((-0.7, -0.3), (-0.1, 0.3), (0.5, 1.0)), 'mouth_open': ((0.0, 0.0), (0.55, 1.0)),
+                'brow_angle': ((-15, -9), (-5, 5), (9, 15))}   # per class of SHAPE_PHRASES, renderer values to train on
+REQUEST_CHANNELS = sum(len(v) + 1 for v in SHAPE_PHRASES.values())   # one-hot of each attribute's class or "keep"
+LAYOUT_NAMES = PART_NAMES + ('mouth_inside',)   # the part map, plus the dark inside of an open mouth (a sketch line)
+MOUTH_INSIDE = (70, 15, 25)                      # the renderer's colour of it
+
+def layout_labels(face) -> np.ndarray:
+    "A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) as `LAYOUT_NAMES[-1]`."
+    rgb = np.asarray(face.image, np.float32)
+    inside = (face.parts == PART_NAMES.index('mouth')) & (np.abs(rgb - MOUTH_INSIDE).sum(-1) < 60)
+    return np.where(inside, len(PART_NAMES), face.parts).astype(np.int64)
+
+def shape_request(classes: dict, n: int = 1) -> torch.Tensor:
+    """N×REQUEST_CHANNELS: the one-hot of each shape attribute's requested class id (`classes`: name → id, or a
+    tensor of N ids; -1 or missing: keep)."""
+    cols = []
+    for name, phrases in SHAPE_PHRASES.items():
+        c = torch.as_tensor(classes.get(name, -1)).long().expand(n)
+        cols.append(F.one_hot(c + 1, len(phrases) + 1).float())
+    return torch.cat(cols, 1)
+
+def shape_classes(attributes: dict) -> dict:
+    "The class id (in `SHAPE_PHRASES`) of each shape attribute that `attributes` (name → value) sets."
+    return {k: [ph for ph, _ in SHAPE_PHRASES[k]].index(shape_phrase(k, float(v))) for k, v in attributes.items()
+            if k in SHAPE_PHRASES}
+
+# %% ../nbs/61_edit_style.ipynb #9a6a25dc
+class LayoutNet(nn.Module):
+    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net); outside
+    the mask `forward` keeps the input parts."""
+    def __init__(self, c: int = 16):
+        super().__init__()
+        k = len(PART_NAMES)
+        act = nn.LeakyReLU(0.2)
+        self.inp = nn.Sequential(nn.Conv2d(k + 1 + REQUEST_CHANNELS, c, 3, padding=1), act, ResBlock(c, c))
+        self.down1 = nn.Sequential(nn.Conv2d(c, 2 * c, 4, 2, 1), act, ResBlock(2 * c, 2 * c))
+        self.down2 = nn.Sequential(nn.Conv2d(2 * c, 4 * c, 4, 2, 1), act, ResBlock(4 * c, 4 * c))
+        self.up2, self.up1 = ResBlock(4 * c + 2 * c, 2 * c), ResBlock(2 * c + c, c)
+        self.out = nn.Conv2d(c, len(LAYOUT_NAMES), 3, padding=1)
+        self.config = dict(c=c)
+
+    def forward(self, parts: torch.Tensor, mask: torch.Tensor, request: torch.Tensor):
+        "`parts` N×H×W ids, `mask` N×H×W, `request` N×REQUEST_CHANNELS → layout logits N×len(LAYOUT_NAMES)×H×W."
+        n, (h, w) = len(parts), parts.shape[-2:]
+        onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
+        m = mask.float()[:, None]
+        x0 = self.inp(torch.cat([onehot, m, request[:, :, None, None].expand(-1, -1, h, w)], 1))
+        x1 = self.down1(x0); x2 = self.down2(x1)
+        y1 = self.up2(torch.cat([F.interpolate(x2, scale_factor=2), x1], 1))
+        y0 = self.up1(torch.cat([F.interpolate(y1, scale_factor=2), x0], 1))
+        known = F.pad(20 * onehot - 10, (0, 0, 0, 0, 0, 1), value=-10)   # outside the mask: the input parts, certain
+        return torch.where(m.bool(), self.out(y0), known)
+
+# %% ../nbs/61_edit_style.ipynb #d469d588
+def layout_pairs(seeds, rng: np.random.Generator) -> dict:
+    """For each seed: a rendered face, the same face with 1–3 shape attributes set to a random class (or, one in five,
+    none), the mask around the parts they live on (on the face as it is; one time in three also around the new part),
+    and the request."""
+    parts, want, masks, classes = [], [], [], {k: [] for k in SHAPE_PHRASES}
+    for s in seeds:
+        f = toy_face(int(s))
+        names = [] if rng.random() < 0.2 else list(rng.choice(list(SHAPE_PHRASES), rng.integers(1, 4), replace=False))
+        new, asked = f.params, {}
+        for k in names:
+            asked[k] = int(rng.integers(len(SHAPE_PHRASES[k])))
+            lo, hi = SHAPE_VALUES[k][asked[k]]
+            new = replace(new, **{k: float(rng.uniform(lo, hi))})
+        g = render_face(new)
+        where = {SHAPE_PARTS[k] for k in names} or {('mouth', 'brows', 'eyes', 'nose')[rng.integers(4)]}
+        m = np.zeros(f.parts.shape, bool)
+        for part in where: m |= part_mask(f.parts, part) | (part_mask(g.parts, part) if rng.random() < 0.3 else False)
+        m = grow(m, int(rng.integers(2, 7)))
+        parts.append(f.parts); want.append(layout_labels(g)); masks.append(m)
+        for k in SHAPE_PHRASES: classes[k].append(asked.get(k, -1))
+    t = lambda a, dt: torch.from_numpy(np.stack(a).astype(dt))
+    return dict(parts=t(parts, np.int64), mask=t(masks, bool), want=t(want, np.int64),
+                request=shape_request({k: torch.tensor(v) for k, v in classes.items()}, len(masks)))
+
+class LayoutTrainer(Trainer):
+    "Trains a `LayoutNet` on `layout_pairs` (cross-entropy of the layout inside the mask)."
+    desc, loss_keys = 'training layout net', ('loss',)
+    def __init__(self, steps: int = 1500, batch_size: int = 16, lr: float = 2e-3, seed: int = 0):
+        torch.manual_seed(seed)
+        self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed)
+        self.model, self.step, self.seconds, self.history = LayoutNet(), 0, 0.0, []
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def train_step(self) -> dict:
+        g = step_generator(self.config.seed, self.step)
+        rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g)))
+        b = layout_pairs(rng.integers(0, HELDOUT_SEED, self.config.batch_size), rng)
+        logits, m = self.model(b['parts'], b['mask'], b['request']), b['mask']
+        loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], b['want'][m])
+        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+        self.step += 1
+        self.history.append(logs := dict(step=self.step, loss=loss.item()))
+        return logs
+
+# %% ../nbs/61_edit_style.ipynb #078f6d58
+LAYOUT_FORMAT = 'regen_nb.layout/1'
+
+def save_layout(model: LayoutNet, path, metadata: dict | None = None, overwrite: bool = False,
+                dtype: torch.dtype = torch.float16) -> Path:
+    "Write `model` (weights as `dtype`, its config, `metadata`) to the safetensors file `path` atomically."
+    return save_weights(model.state_dict(), path, {'format': LAYOUT_FORMAT, 'config': model.config,
+                                                   'metadata': metadata or {}}, overwrite, dtype)
+
+def load_layout(path=None) -> LayoutNet:
+    "A `LayoutNet` (eval mode) from `path` (`None`: the shipped one)."
+    path = Path(path) if path is not None else shipped_path('layout')
+    if not path.is_file(): raise FileNotFoundError(f"no layout net at {path} (train one in notebook 61_edit_style)")
+    header, tensors = read_weights(path, LAYOUT_FORMAT, 'layout net')
+    model = LayoutNet(**header['config'])
+    load_weights_into(model, tensors, path)
+    model.metadata = header.get('metadata', {})
+    return model.eval()
+
+@torch.no_grad()
+def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
+    """The part map (N×H×W ids) and sketch (N×1×H×W, 0/1: the layout's label edges, the inside of an open mouth too)
+    that shape `classes` (name → id) ask for inside `mask`, from `image`'s parsed parts."""
+    labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
+    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: a pixel whose right or lower neighbour differs
+    edges[:, :, :-1] |= labels[:, :, :-1] != labels[:, :, 1:]
+    edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    parts = torch.where(labels == len(PART_NAMES), PART_NAMES.index('mouth'), labels)
+    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None])

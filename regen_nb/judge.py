@@ -44,6 +44,13 @@ def _part_l1(img: torch.Tensor, pattern: torch.Tensor, mask: torch.Tensor, box) 
     m = (mask > 0.5).float() * F.max_pool2d(m, 9, 1, 4)
     return float(((img[None] - pattern).abs().mean(1, keepdim=True) * m).sum() / m.sum().clamp_min(1))
 
+def _old_part_gone(a: torch.Tensor, b: torch.Tensor, old: torch.Tensor, pm: torch.Tensor) -> float:
+    """The share of the old part's pixels that the placed pattern (`pm`, grown by 1 pixel) does not cover and that changed
+    by more than 0.25 (32 levels of 255, mean over RGB) from `a` to `b`; 1 when the pattern covers the whole part."""
+    rest = old.bool() & ~(F.max_pool2d(pm, 3, 1, 1)[0, 0] > 0.5)
+    if rest.sum() < 4: return 1.0
+    return float(((b - a).abs().mean(0)[rest] > 0.25).float().mean())
+
 def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tensor, old_b: torch.Tensor, grow: float,
                 parts: str) -> dict | None:
     """The measures of one face (`a` before, `b` after, `old_*` their part masks); `None` if the part is not found
@@ -54,7 +61,7 @@ def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tenso
     inside = (pm > 0.5)[0, 0]
     old = torch.from_numpy(region)[None, None].float().maximum(old_a[None, None].float())
     return dict(shown=all(_part_l1(b, img, pm, box) < 0.5 * _part_l1(a, img, pm, box) for box in boxes),
-                gone=float(old_b.sum()) < 0.25 * float(old_a.sum()),
+                gone=_old_part_gone(a, b, old_a, pm),
                 changed=float((b - a).abs().mean(0)[inside].mean()),
                 l1_before=float((a - img[0]).abs().mean(0)[inside].mean()), l1_after=float((b - img[0]).abs().mean(0)[inside].mean()),
                 outside=1 - F.max_pool2d(pm.maximum(old), 7, 1, 3)[0, 0] > 0.5)

@@ -4,8 +4,8 @@
 
 # %% ../nbs/60_local_edit.ipynb #308f37f1
 from __future__ import annotations
-import argparse, json
-from dataclasses import asdict, dataclass, fields
+import argparse, json, sys
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,21 +16,21 @@ from pytorch_msssim import ssim as ms_ssim
 
 from fastcore.basics import patch
 
-from .core import shipped_path, latest_checkpoint, get_device, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint
+from .core import to_tensor, shipped_path, latest_checkpoint, get_device, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps
 from .encoder import Encoder, load_encoder
 from .paint import brush_segment
 from .decompose import generator_hash
 from .training import Trainer, step_generator
 from .stylegan import Generator, load_generator
-from .toyfaces import HELDOUT_SEED, PART_NAMES, part_mask, toy_face
+from .toyfaces import HELDOUT_SEED, PART_NAMES, part_mask, random_face_params, render_face, toy_face
 
 # %% auto #0
-__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_EDIT_FORMAT', 'part_colours', 'paint_parts',
-           'colour_map', 'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask', 'feature_bank',
-           'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig', 'edit_batch',
-           'training_batch', 'masked_input', 'image_gradients', 'edit_loss', 'LocalEditTrainer', 'save_local_editor',
-           'load_local_editor', 'train_local_edit_main']
+__all__ = ['MODALITIES', 'GUIDES', 'MASK_PARTS', 'MODALITY_CHANNELS', 'LOCAL_FIELDS', 'LOCAL_EDIT_FORMAT', 'part_colours',
+           'paint_parts', 'colour_map', 'face_guides', 'stroke_mask', 'blob_mask', 'grow', 'random_edit_mask',
+           'feature_bank', 'ResBlock', 'Aggregator', 'StyleFusion', 'Refiner', 'LocalEditNet', 'LocalEditConfig',
+           'edited_params', 'edit_batch', 'training_batch', 'masked_input', 'image_gradients', 'edit_loss',
+           'LocalEditTrainer', 'save_local_editor', 'load_local_editor', 'train_local_edit_main']
 
 # %% ../nbs/60_local_edit.ipynb #c2f1b004
 def part_colours(images: torch.Tensor, parts: torch.Tensor, where: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -228,6 +228,8 @@ class LocalEditConfig:
     ssim_weight: float = 0.5
     edge_weight: float = 1.0   # L1 between image gradients: sharp edges, a clean seam
     drop: float = 0.5          # chance that each guide is missing in a step
+    single: float = 0.5        # chance that a step gives exactly one guide (a user's usual edit)
+    edited: float = 0.5        # chance that a sample's target is its face with other local features (`edited_params`)
     target_code: float = 0.5   # chance that a sample's bank code is the target's (an edited / exemplar code)
     channels: int = 32
     full_res_guides: bool = True   # the refiner's last stage also sees the guides at 64×64
@@ -237,18 +239,40 @@ class LocalEditConfig:
     def from_dict(cls, d: dict): return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 # %% ../nbs/60_local_edit.ipynb #9b695081
-def edit_batch(seeds, rng: np.random.Generator, size: int = 64) -> dict:
-    "Rendered faces for `seeds` with a random edit mask each and all their guides (see `face_guides`)."
+LOCAL_FIELDS = ('smile', 'mouth_open', 'lip_color', 'iris_color', 'gaze', 'brow_angle', 'brow_thickness', 'blush',
+                'hair_color', 'nose_style')
+
+def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
+    "`p` with `k` random local fields (`LOCAL_FIELDS`) taken from `donor`."
+    picks = rng.choice(len(LOCAL_FIELDS), size=k, replace=False)
+    return replace(p, **{LOCAL_FIELDS[i]: getattr(donor, LOCAL_FIELDS[i]) for i in picks})
+
+# %% ../nbs/60_local_edit.ipynb #6e7871fa
+def edit_batch(seeds, rng: np.random.Generator, size: int = 64, edited: float = 0.0) -> dict:
+    """Rendered faces for `seeds` with a random edit mask each: `image` (the picture a user has), `target` (what the edit
+    should give) and the guides of the target inside the mask (see `face_guides`). With chance `edited` a sample's
+    target is its face with 1–3 local features of another face (`edited_params`) pasted inside the mask; otherwise it
+    is the face itself. A mask that follows a part follows it on the face or on the target at random: a user paints
+    around what is there, or around where the new part should go."""
     faces = [toy_face(int(s), size) for s in seeds]
-    mask = torch.from_numpy(np.stack([random_edit_mask(f.parts, rng) for f in faces]))
-    return face_guides(faces, mask)
+    wanted = [render_face(edited_params(f.params, random_face_params(int(rng.integers(0, HELDOUT_SEED))), rng,
+                                        int(rng.integers(1, 4))), size) if edited and rng.random() < edited else f
+              for f in faces]
+    mask = torch.from_numpy(np.stack([random_edit_mask((t if rng.random() < 0.5 else f).parts, rng)   # painted on either face
+                                      for f, t in zip(faces, wanted)]))
+    batch = face_guides(wanted, mask)
+    batch['target'], batch['image'] = batch['image'], torch.stack([to_tensor(f.image) for f in faces])
+    batch['target'] = batch['target'].where(mask[:, None], batch['image'])
+    return batch
 
 def training_batch(config: LocalEditConfig, step: int) -> tuple[dict, dict]:
-    "The faces, masks and guides of `step` and which guides are given (`{name: bool}`)."
+    """The faces, masks and guides of `step` and which guides are given (`{name: bool}`): exactly one with chance
+    `config.single`, else each with chance `1 - config.drop`."""
     g = step_generator(config.seed, step)
     rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g)))
-    batch = edit_batch(rng.integers(0, HELDOUT_SEED, config.batch_size), rng)
-    given = {k: bool(rng.random() >= config.drop) for k in GUIDES}
+    batch = edit_batch(rng.integers(0, HELDOUT_SEED, config.batch_size), rng, edited=config.edited)
+    one = GUIDES[rng.integers(len(GUIDES))] if config.single and rng.random() < config.single else None
+    given = {k: k == one if one else bool(rng.random() >= config.drop) for k in GUIDES}
     batch['use_target_code'] = torch.from_numpy(rng.random(config.batch_size) < config.target_code)
     return batch, given
 
@@ -290,7 +314,7 @@ class LocalEditTrainer(Trainer):
     @torch.no_grad()
     def bank_of(self, batch: dict) -> dict:
         "The bank for each sample's code: the masked picture's, or the target's where `use_target_code`."
-        w_in, w_t = self.E(masked_input(batch['image'], batch['mask'])), self.E(batch['image'])
+        w_in, w_t = self.E(masked_input(batch['image'], batch['mask'])), self.E(batch['target'])
         w = torch.where(batch['use_target_code'][:, None, None].to(w_in.device), w_t, w_in)
         return feature_bank(self.net, w, self.model.config['resolutions'])
 
@@ -300,7 +324,7 @@ class LocalEditTrainer(Trainer):
         batch = {k: v.to(self.net.device) for k, v in batch.items()}
         out = self.model(batch['image'], batch['mask'], self.bank_of(batch),
                          **{k: batch[k] for k in GUIDES if given[k]})
-        loss = edit_loss(out, batch['image'], batch['mask'], c.ssim_weight, c.edge_weight)
+        loss = edit_loss(out, batch['target'], batch['mask'], c.ssim_weight, c.edge_weight)
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
         self.step += 1
         logs = dict(step=self.step, loss=loss.item())
@@ -365,27 +389,33 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
 
 # %% ../nbs/60_local_edit.ipynb #dc4fe7bd
 def train_local_edit_main(argv=None) -> dict:
-    """`python -m regen_nb.local_edit --out DIR [--steps N]`: train (resuming from DIR), then write
+    """`python -m regen_nb.local_edit --out DIR [--steps N] [--init EDITOR] [--lr LR] [--single P] [--edited P]`: train
+    (resuming from DIR; a fresh run may start from the weights of the editor file EDITOR), then write
     DIR/local_editor.safetensors."""
+    d = LocalEditConfig()
     p = argparse.ArgumentParser(prog='python -m regen_nb.local_edit', description='Train the toy local editor.')
-    p.add_argument('--out', required=True); p.add_argument('--steps', type=int, default=LocalEditConfig.steps)
+    p.add_argument('--out', required=True); p.add_argument('--steps', type=int, default=d.steps)
+    p.add_argument('--init', help='start from the weights of this local-editor file (a fresh run only)')
+    p.add_argument('--lr', type=float, default=d.lr); p.add_argument('--single', type=float, default=d.single)
+    p.add_argument('--edited', type=float, default=d.edited)
     p.add_argument('--threads', type=int, default=1); p.add_argument('--log-every', type=int, default=50)
     args = p.parse_args(argv)
+    if args.init and not Path(args.init).is_file(): raise SystemExit(f"--init: no local-editor file at {args.init}")
     torch.set_num_threads(args.threads)
     net = decompose(load_generator()); E = load_encoder(G=net)
     out = Path(args.out)
-    tr = LocalEditTrainer.load_checkpoint(net, E, out) if latest_checkpoint(out) is not None else LocalEditTrainer(net, E, LocalEditConfig(steps=args.steps))
+    if latest_checkpoint(out) is not None: tr = LocalEditTrainer.load_checkpoint(net, E, out)
+    else:
+        tr = LocalEditTrainer(net, E, LocalEditConfig(steps=args.steps, lr=args.lr, single=args.single, edited=args.edited))
+        if args.init: tr.model.load_state_dict(load_local_editor(args.init, G=net).float().state_dict())
     tr.fit(args.steps, checkpoint_dir=out, checkpoint_every=200, log_every=args.log_every, progress=False, live=False)
+    command = ' '.join(['python -m regen_nb.local_edit'] + (argv if argv is not None else sys.argv[1:]))
     meta = dict(generator_hash=tr.generator_hash, steps=tr.step, seconds=round(tr.seconds),
-                encoder=E.metadata.get('steps',
-                                       'shipped'), command=f'python -m regen_nb.local_edit --out {out} --steps {args.steps}')
+                encoder=E.metadata.get('steps', 'shipped'), command=command)
     path = save_local_editor(tr.model, out / 'local_editor.safetensors', meta, overwrite=True)
     print(f"wrote {path} after {tr.step} steps ({tr.seconds:.0f}s)", flush=True)
     return dict(path=str(path), steps=tr.step, seconds=tr.seconds)
 
 # %% ../nbs/60_local_edit.ipynb #b2b4f6b2
-#| eval: false
-#| eval: false
-#| eval: false
 #| eval: false
 if __name__ == '__main__': train_local_edit_main()

@@ -5,28 +5,37 @@
 # %% ../nbs/62_local_editor.ipynb #308f37f1
 from __future__ import annotations
 import math, time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from PIL import Image
+from fastcore.basics import patch
 
 
-from .core import shipped_path, check_int, to_tensor
+from .core import shipped_path, check_int, load_weights_into, read_weights, save_weights, to_tensor
 from .decompose import SplitGenerator, decompose
 from .encoder import Encoder, load_encoder
 from .invert import latent_image
 from .parts import parse_parts
 from .stylegan import load_generator
-from .toyfaces import HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
+from .training import Trainer, step_generator
+from .toyfaces import part_mask, HAIR_STYLES, HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
 from .local_edit import *
 from .edit_style import *
 
 # %% auto #0
-__all__ = ['LOCAL_FIELDS', 'GUIDE_SETS', 'LocalEditor', 'edited_params', 'boundary_pairs', 'seam_energy', 'label_edges',
-           'edge_iou', 'single_edit_eval', 'incremental_eval', 'drift_figure', 'guide_picture', 'bench_local_edit']
+__all__ = ['FACE_CLASSES', 'CLASSIFIER_FORMAT', 'CAPTION_WORDS', 'GUIDE_SETS', 'LocalEditor', 'face_classes', 'FaceClassifier',
+           'classifier_batch', 'FaceClassifierTrainer', 'save_face_classifier', 'load_face_classifier',
+           'classifier_accuracy', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval',
+           'cheeks_mask', 'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval',
+           'incremental_eval', 'drift_figure', 'guide_picture', 'bench_local_edit']
 
-# %% ../nbs/62_local_editor.ipynb #140bef74
+# %% ../nbs/62_local_editor.ipynb #dc141ed8
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
     x = torch.as_tensor(x)
     if x.ndim == ndim - 1: x = x[None]
@@ -56,10 +65,12 @@ def _edit_mask(x) -> torch.Tensor:
         raise ValueError("mask must hold only 0 and 1 (or True and False), so that nothing outside it changes; "
                          "threshold a soft mask first, e.g. mask > 0.5")
     return x.bool()
+
+# %% ../nbs/62_local_editor.ipynb #e0c80c86
 class LocalEditor:
     "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
     def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
-                 attributes=None, text=None, warp: LatentWarp | None = None):
+                 attributes=None, text=None, warp: LatentWarp | None = None, layout: LayoutNet | None = None):
         self.net = net if net is not None else decompose(load_generator())
         self.E = E if E is not None else load_encoder(G=self.net)
         self.model = model if model is not None else load_local_editor(G=self.net)
@@ -67,6 +78,7 @@ class LocalEditor:
             attributes, text = load_attributes_text()
         self.attributes, self.text = attributes, text
         self.warp = warp if warp is not None else (load_latent_warp(G=self.net) if shipped_path('latent_warp').is_file() else None)
+        self.layout = layout if layout is not None else (load_layout() if shipped_path('layout').is_file() else None)
 
     @torch.no_grad()
     def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -85,85 +97,197 @@ class LocalEditor:
         pose_ex = pose_of(parse_parts(ex)).expand(len(image), -1)
         return self.warp(w, pose_ex.to(w), pose_of(parse_parts(image)).to(w))
 
-    def _guides(self, mask, n, sketch, parts, colour) -> dict:
-        m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
-        if isinstance(sketch, Image.Image):
-            sketch = torch.from_numpy(np.asarray(sketch.convert('L'), dtype=np.float32) / 255)
-        if sketch is not None:
-            s = _batch(sketch, 3,
-                       'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
-            if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
-            out['sketch'] = (s[:, None] > 0.5).float().expand(n, -1, -1, -1) * m
-        if parts is not None:
-            p = _batch(parts, 3, 'parts').long()
-            if p.shape[-2:] != size or p.min() < 0 or p.max() >= len(PART_NAMES):
-                raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
-            out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
-        if colour is not None:
-            c = _pictures(colour, 'colour')                     # a PIL image too; NaN or 0..255 values are an error
-            if c.shape[1:] != (3, *size):
-                raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
-            out['colour'] = c.expand(n, -1, -1, -1) * m
-        return out
+# %% ../nbs/62_local_editor.ipynb #1d6c5327
+@patch
+def _guides(self: LocalEditor, mask, n, sketch, parts, colour) -> dict:
+    "The guides a user gave, checked, as the network takes them (only inside `mask`)."
+    m, out, size = mask.float()[:, None], {}, tuple(mask.shape[-2:])
+    if isinstance(sketch, Image.Image):
+        sketch = torch.from_numpy(np.asarray(sketch.convert('L'), dtype=np.float32) / 255)
+    if sketch is not None:
+        s = _batch(sketch, 3,
+                   'sketch').float() if torch.as_tensor(sketch).ndim <= 3 else torch.as_tensor(sketch).float()[:, 0]
+        if s.shape[-2:] != size: raise ValueError(f"sketch is {tuple(s.shape[-2:])}, the image {size}")
+        out['sketch'] = (s[:, None] > 0.5).float().expand(n, -1, -1, -1) * m
+    if parts is not None:
+        p = _batch(parts, 3, 'parts').long()
+        if p.shape[-2:] != size or p.min() < 0 or p.max() >= len(PART_NAMES):
+            raise ValueError(f"parts must be {size} part ids in [0, {len(PART_NAMES) - 1}] (PART_NAMES)")
+        out['parts'] = F.one_hot(p, len(PART_NAMES)).permute(0, 3, 1, 2).float().expand(n, -1, -1, -1) * m
+    if colour is not None:
+        c = _pictures(colour, 'colour')                     # a PIL image too; NaN or 0..255 values are an error
+        if c.shape[1:] != (3, *size):
+            raise ValueError(f"colour must be 3×{size[0]}×{size[1]} in [-1, 1], got {tuple(c.shape)}")
+        out['colour'] = c.expand(n, -1, -1, -1) * m
+    return out
+
+# %% ../nbs/62_local_editor.ipynb #ae4237ff
+@patch
+def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None = None) -> dict:
+    "The attribute targets that `caption` (read by the text encoder) and `attributes` (which win) ask for, checked."
+    if caption:
+        if self.text is None or self.attributes is None:
+            raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
+        attributes = {**self.text.attributes_of(caption), **(attributes or {})}
+    bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
+    if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
+    if attributes and self.attributes is None:
+        raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
+    return attributes or {}
+
+# %% ../nbs/62_local_editor.ipynb #5350cfc3
+@patch
+def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, caption: str | None = None,
+                 exemplar=None, absolute: bool = False, plain: bool = False, given=()) -> dict:
+    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes as a
+    part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
+    exemplar (`plain`) or of the `moved` code (`absolute`), else this face's colours shifted as the attributes move
+    them from `code`, and a hair colour word's hue; colours are painted on the new shapes."""
+    n, out, layout = len(image), {}, None
+    shapes = shape_classes(attributes) if self.layout is not None and not {'sketch', 'parts'} & set(given) else {}
+    if shapes:   # a smile, an open mouth, angry brows: a part map and a sketch
+        lay = caption_layout(self.layout, image, mask, shapes)
+        layout = lay['parts']
+        out.update(self._guides(mask, n, lay['sketch'], layout, None))
+    if exemplar is not None and 'parts' not in given:   # the exemplar's hair shape where the mask allows it
+        layout = exemplar_hair(parse_parts(exemplar), parse_parts(image), mask)
+        out['parts'] = self._guides(mask, n, None, layout, None)['parts']
+    if 'colour' in given: return out
+    if exemplar is not None or absolute:   # an absolute look: the exemplar's colours, or its moved code's
+        out['colour'] = style_colours(exemplar if plain else latent_image(self.net, moved), image, mask, layout)
+    elif attributes:   # a relative change: this face's colours, shifted as the attributes move colours
+        shift = self.attributes.colour_shift(code, attributes) if self.attributes.colour_slopes is not None else \
+            picture_colour_shift(latent_image(self.net, code), latent_image(self.net, moved))
+        out['colour'] = shifted_colours(image, mask, shift.to(image), layout=layout)
+    word = hair_colour_word(caption) if caption else None
+    if word and self.attributes.hair_colours is not None:   # a hue, not only a lightness
+        out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)],
+                                   layout)
+    return out
+
+# %% ../nbs/62_local_editor.ipynb #c55d7985
+@patch
+@torch.no_grad()
+def edit(self: LocalEditor, image, mask, sketch=None, parts=None, colour=None, exemplar=None,
+         attributes: dict | None = None, caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0,
+         style: bool = True, return_code: bool = False):
+    """The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1], or a PIL image) changed only inside `mask` (N×H×W
+    or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, what a caption,
+    attributes or an exemplar ask for also becomes guides (`style_guides`)."""
+    image, mask = _pictures(image, 'image'), _edit_mask(mask)
+    if exemplar is not None: exemplar = _pictures(exemplar, 'exemplar')
+    if code is not None: code = _batch(code, 3, 'code').float()
+    n = len(image)
+    if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
+        raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and "
+                         f"{tuple(mask.shape)}")
+    mask = mask.expand(n, -1, -1)
+    guides = self._guides(mask, n, sketch, parts, colour)
+    if not 0 <= mix <= 1: raise ValueError(f"mix must be in [0, 1], got {mix}")
+    attributes = self.asked(caption, attributes)
+    absolute = code is not None or mix > 0
+    if code is None: code = self.exemplar_code(exemplar, image) if exemplar is not None else self.code(image, mask)
+    code = mix_codes(self.net, code, mix, seed)
+    moved = self.attributes.move(code, attributes) if attributes else code
+    if style:
+        guides.update(self.style_guides(image, mask, code, moved, attributes, caption, exemplar, absolute,
+                                        plain=exemplar is not None and not mix and not attributes, given=set(guides)))
+    out = self.model(image, mask, feature_bank(self.net, moved, self.model.config['resolutions']), **guides)
+    return (out, moved) if return_code else out
+
+# %% ../nbs/62_local_editor.ipynb #8f6eeff1
+FACE_CLASSES = {'hair colour': tuple(f'{w} hair' for w in HAIR_COLOUR_WORDS), 'hair style': HAIR_STYLES,
+                'mouth': ('closed mouth', 'open mouth'), 'smile': ('frowning', 'a straight mouth', 'smiling'),
+                'brows': ('worried brows', 'level brows', 'angry brows'), 'blush': ('pale cheeks', 'rosy cheeks')}
+
+def face_classes(p) -> dict[str, int]:
+    """The class of a face with parameters `p` for each of `FACE_CLASSES` (-1 where none applies: the colour of no hair,
+    a mouth barely open)."""
+    ph = face_phrases(p)
+    return {'hair colour': FACE_CLASSES['hair colour'].index(ph['hair_lightness']) if 'hair_lightness' in ph else -1,
+            'hair style': HAIR_STYLES.index(p.hair_style),
+            'mouth': -1 if 0 < p.mouth_open <= 0.4 else FACE_CLASSES['mouth'].index(ph['mouth_open']),
+            'smile': FACE_CLASSES['smile'].index(ph['smile']), 'brows': FACE_CLASSES['brows'].index(ph['brow_angle']),
+            'blush': FACE_CLASSES['blush'].index(ph['blush'])}
+
+# %% ../nbs/62_local_editor.ipynb #0689338e
+class FaceClassifier(nn.Module):
+    "A small CNN: a 64×64 face → logits for each of `FACE_CLASSES`."
+    def __init__(self, width: int = 32):
+        super().__init__()
+        c, act = width, nn.LeakyReLU(0.2)
+        self.body = nn.Sequential(nn.Conv2d(3, c, 3, padding=1), act, nn.Conv2d(c, c, 4, 2, 1), act,
+                                  nn.Conv2d(c, 2 * c, 4, 2, 1), act, nn.Conv2d(2 * c, 4 * c, 4, 2, 1), act,
+                                  nn.Conv2d(4 * c, 4 * c, 4, 2, 1), act, nn.Flatten(), nn.Linear(64 * c, 256), act)
+        self.heads = nn.ModuleList(nn.Linear(256, len(v)) for v in FACE_CLASSES.values())
+        self.config = dict(width=width)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = self.body(x)
+        return {k: head(h) for k, head in zip(FACE_CLASSES, self.heads)}
 
     @torch.no_grad()
-    def edit(self, image, mask, sketch=None, parts=None, colour=None, exemplar=None, attributes: dict | None = None,
-             caption: str | None = None, code=None, mix: float = 0.0, seed: int = 0, style: bool = True, return_code: bool = False):
-        """The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1], or a PIL image) changed only inside `mask`
-        (N×H×W or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, an edit
-        of the code alone (exemplar, caption, attributes, code) also gets a colour guide (`style_colours`,
-        `shifted_colours`)."""
-        image, mask = _pictures(image, 'image'), _edit_mask(mask)
-        if exemplar is not None: exemplar = _pictures(exemplar, 'exemplar')
-        if code is not None: code = _batch(code, 3, 'code').float()
-        n = len(image)
-        if image.shape[1] != 3 or mask.shape[-2:] != image.shape[-2:] or len(mask) not in (1, n):
-            raise ValueError(f"image must be N×3×H×W and mask N×H×W of the same size; got {tuple(image.shape)} and "
-                             f"{tuple(mask.shape)}")
-        mask = mask.expand(n, -1, -1)
-        guides = self._guides(mask, n, sketch, parts, colour)
-        if not 0 <= mix <= 1: raise ValueError(f"mix must be in [0, 1], got {mix}")
-        given_code = code is not None or mix > 0
-        if code is None: code = self.exemplar_code(exemplar, image) if exemplar is not None else self.code(image, mask)
-        code = mix_codes(self.net, code, mix, seed)
-        if caption:
-            if self.text is None or self.attributes is None:
-                raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., "
-                                 "attributes=...))")
-            attributes = {**self.text.attributes_of(caption), **(attributes or {})}
-        moved_from = code
-        bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
-        if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
-        if attributes:
-            if self.attributes is None:
-                raise ValueError("attribute edits need attribute directions "
-                                 "(LocalEditor(attributes=fit_attributes(...)))")
-            code = self.attributes.move(code, attributes)
-        if colour is None and style:   # the look the code asks for, as a colour guide
-            # an absolute look: the exemplar's colours (or its code's, when moved)
-            if exemplar is not None or given_code:
-                plain = exemplar is not None and not mix and not attributes
-                guides['colour'] = style_colours(_batch(exemplar, 4,
-                                                        'exemplar').float() if plain else latent_image(self.net, code), image, mask)
-            # a relative change: this face's colours, shifted as the attributes move colours
-            elif attributes:
-                shift = self.attributes.colour_shift(moved_from,
-                                                     attributes) if self.attributes.colour_slopes is not None else \
-                        picture_colour_shift(latent_image(self.net, moved_from), latent_image(self.net, code))
-                guides['colour'] = shifted_colours(image, mask, shift.to(image))
-        out = self.model(image, mask, feature_bank(self.net, code, self.model.config['resolutions']), **guides)
-        return (out, code) if return_code else out
+    def classify(self, images: torch.Tensor, batch: int = 250) -> dict[str, torch.Tensor]:
+        "The class id of each picture (N×3×64×64 in [-1, 1]) for each of `FACE_CLASSES`."
+        outs = [self(images[i:i + batch]) for i in range(0, len(images), batch)]
+        return {k: torch.cat([o[k] for o in outs]).argmax(1) for k in FACE_CLASSES}
+
+# %% ../nbs/62_local_editor.ipynb #098611a2
+def classifier_batch(seeds) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    "Rendered faces for `seeds` and their class ids (`face_classes`)."
+    faces = [toy_face(int(s)) for s in seeds]
+    labels = [face_classes(f.params) for f in faces]
+    return (torch.stack([to_tensor(f.image) for f in faces]),
+            {k: torch.tensor([lab[k] for lab in labels]) for k in FACE_CLASSES})
+
+class FaceClassifierTrainer(Trainer):
+    "Trains a `FaceClassifier` on random rendered training faces (cross-entropy per class group)."
+    desc, loss_keys = 'training face classifier', ('loss',)
+    def __init__(self, steps: int = 2000, batch_size: int = 64, lr: float = 1e-3, seed: int = 0):
+        torch.manual_seed(seed)
+        self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed)
+        self.model, self.step, self.seconds, self.history = FaceClassifier(), 0, 0.0, []
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+
+    def train_step(self) -> dict:
+        g = step_generator(self.config.seed, self.step)
+        x, y = classifier_batch(torch.randint(0, HELDOUT_SEED, (self.config.batch_size,), generator=g))
+        out = self.model(x)
+        loss = sum(F.cross_entropy(out[k], y[k], ignore_index=-1) for k in FACE_CLASSES if (y[k] >= 0).any())
+        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+        self.step += 1
+        self.history.append(logs := dict(step=self.step, loss=loss.item()))
+        return logs
+
+# %% ../nbs/62_local_editor.ipynb #1e98fef6
+CLASSIFIER_FORMAT = 'regen_nb.face_classifier/1'
+
+def save_face_classifier(model: FaceClassifier, path, metadata: dict | None = None, overwrite: bool = False,
+                         dtype: torch.dtype = torch.float16) -> Path:
+    "Write `model` (weights as `dtype`, its config, `metadata`) to the safetensors file `path` atomically."
+    header = {'format': CLASSIFIER_FORMAT, 'config': model.config, 'classes': FACE_CLASSES, 'metadata': metadata or {}}
+    return save_weights(model.state_dict(), path, header, overwrite, dtype)
+
+def load_face_classifier(path=None) -> FaceClassifier:
+    "A `FaceClassifier` (eval mode) from `path` (`None`: the shipped one)."
+    path = Path(path) if path is not None else shipped_path('face_classifier')
+    if not path.is_file(): raise FileNotFoundError(f"no face classifier at {path} (train one in notebook 62_local_editor)")
+    header, tensors = read_weights(path, CLASSIFIER_FORMAT, 'face classifier')
+    if header['classes'] != {k: list(v) for k, v in FACE_CLASSES.items()}:
+        raise ValueError(f"{path} was trained for other classes than FACE_CLASSES; train one again")
+    model = FaceClassifier(**header['config'])
+    load_weights_into(model, tensors, path)
+    model.metadata = header.get('metadata', {})
+    return model.eval()
+
+# %% ../nbs/62_local_editor.ipynb #fab9087a
+def classifier_accuracy(model: FaceClassifier, n: int = 1000, seed: int = HELDOUT_SEED + 9000) -> dict[str, float]:
+    "Accuracy of each class group on `n` held-out rendered faces (where the class applies)."
+    x, y = classifier_batch(range(seed, seed + n))
+    pred = model.classify(x)
+    return {k: ((pred[k] == y[k]) & (y[k] >= 0)).sum().item() / max(1, (y[k] >= 0).sum().item()) for k in FACE_CLASSES}
 
 # %% ../nbs/62_local_editor.ipynb #04acbab0
-LOCAL_FIELDS = ('smile', 'mouth_open', 'lip_color', 'iris_color', 'gaze', 'brow_angle', 'brow_thickness', 'blush',
-                'hair_color', 'nose_style')
-
-def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
-    "`p` with `k` random local fields (`LOCAL_FIELDS`) taken from `donor`."
-    from dataclasses import replace
-    picks = rng.choice(len(LOCAL_FIELDS), size=k, replace=False)
-    return replace(p, **{LOCAL_FIELDS[i]: getattr(donor, LOCAL_FIELDS[i]) for i in picks})
-
 def boundary_pairs(mask: torch.Tensor) -> list:
     """For N×H×W masks: (inside, outside) index pairs of 4-neighbours across the mask's edge, as two bool maps per
     direction."""
@@ -245,6 +369,92 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
                  'colour error': ((x - g['colour']).abs()[mask[:, None].expand(-1, 3, -1, -1)]).mean().item() / 2 * 255,
                  'SWD ×10³': sliced_wasserstein(x, real)['avg']})
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
+
+# %% ../nbs/62_local_editor.ipynb #60d1b3d3
+def cheeks_mask(parts: np.ndarray) -> np.ndarray:
+    "The skin beside the nose, where blush goes: rows within 6 pixels of the nose's centre, 5–18 pixels to either side."
+    nose = np.argwhere(parts == PART_NAMES.index('nose'))
+    if not len(nose): return np.zeros(parts.shape, bool)
+    (cy, cx), (yy, xx) = nose.mean(0), np.mgrid[:parts.shape[0], :parts.shape[1]]
+    return (parts == PART_NAMES.index('skin')) & (abs(yy - cy) <= 6) & (abs(xx - cx) >= 5) & (abs(xx - cx) <= 18)
+
+def region_of(word: str, parts: np.ndarray) -> np.ndarray:
+    "The mask a user paints for a caption word: the hair, the mouth, the brows (grown a little) or the cheeks."
+    if word.endswith('hair'): return grow(part_mask(parts, 'hair'), 2)
+    if 'brows' in word: return grow(part_mask(parts, 'brows'), 3)
+    if 'cheeks' in word: return cheeks_mask(parts)
+    return grow(part_mask(parts, 'mouth'), 4)
+
+# %% ../nbs/62_local_editor.ipynb #33c0d1fc
+CAPTION_WORDS = ('blonde hair', 'red hair', 'brown hair', 'black hair', 'grey hair', 'smiling', 'frowning', 'open mouth',
+                 'angry brows', 'worried brows', 'rosy cheeks')
+
+def word_class(word: str) -> tuple[str, int]:
+    "The `FACE_CLASSES` group and class id that a caption word names."
+    return next((k, v.index(word)) for k, v in FACE_CLASSES.items() if word in v)
+
+@torch.no_grad()
+def caption_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, words=CAPTION_WORDS, seed: int = 0,
+                 batch: int = 100) -> tuple[list[dict], dict]:
+    """For each caption word: edit held-out faces that the classifier does not already see with it (the word's region as
+    the mask); the share that the classifier then sees with it, and the median colour step across the mask's edge
+    (0–255 levels per channel) before and after: a seam shows as a larger step."""
+    faces = [toy_face(HELDOUT_SEED + 12000 + seed * 10_000 + i) for i in range(n)]
+    x = torch.stack([to_tensor(f.image) for f in faces])
+    before, rows, pictures = judge.classify(x), [], {}
+    for w in words:
+        group, k = word_class(w)
+        idx = [i for i, f in enumerate(faces) if before[group][i] != k and (f.params.hair_style != 'none' or group != 'hair colour')]
+        if not idx:
+            rows.append({'caption': w, 'faces': 0}); continue
+        mask = torch.from_numpy(np.stack([region_of(w, faces[i].parts) for i in idx]))
+        out = torch.cat([editor.edit(x[idx[j:j + batch]], mask[j:j + batch], caption=w) for j in range(0, len(idx), batch)])
+        after = judge.classify(out)[group]
+        levels = lambda im: seam_energy(im, mask).median().item() / 3 * 127.5   # mean step per channel, 0–255 levels
+        rows.append({'caption': w, 'faces': len(idx), 'shown %': 100 * (after == k).float().mean().item(),
+                     'seam step before': levels(x[idx]), 'seam step after': levels(out)})
+        pictures[w] = (x[idx[:6]], mask[:6], out[:6])
+    return rows, pictures
+
+# %% ../nbs/62_local_editor.ipynb #aefe8957
+@torch.no_grad()
+def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, seed: int = 0) -> tuple[list[dict], dict]:
+    """Held-out faces with a closed mouth, asked to open it (`mouth_open` 0.6–1, the same face otherwise) by a sketch
+    alone, a part map alone, or both, in the mask a user paints (`region_of`: the mouth grown by 4 pixels); the share
+    the classifier sees open and the mean distance (0–255 levels) inside the mask to the face that was asked for."""
+    rng = np.random.default_rng(seed)
+    pool = (toy_face(HELDOUT_SEED + 14000 + seed * 10_000 + i) for i in range(20 * n))
+    src = [f for f in pool if f.params.mouth_open == 0][:n]
+    want = [render_face(replace(f.params, mouth_open=float(rng.uniform(0.6, 1.0)))) for f in src]
+    mask = torch.from_numpy(np.stack([region_of('open mouth', f.parts) for f in src]))   # the mouth as it is, grown
+    g, x = face_guides(want, mask), torch.stack([to_tensor(f.image) for f in src])
+    rows, outs = [], {}
+    for name, kw in (('sketch', dict(sketch=g['sketch'])), ('part map', dict(parts=g['part_ids'])),
+                     ('sketch + part map', dict(sketch=g['sketch'], parts=g['part_ids'])),
+                     ('hard paste (reference)', None)):
+        out = torch.where(mask[:, None], g['image'], x) if kw is None else editor.edit(x, mask, **kw)
+        m3 = mask[:, None].expand(-1, 3, -1, -1)
+        rows.append({'guide': name, 'faces': len(src), 'open %': 100 * (judge.classify(out)['mouth'] == 1).float().mean().item(),
+                     'levels from the asked face': ((out - g['image']).abs()[m3]).mean().item() / 2 * 255})
+        outs[name] = out
+    return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
+
+# %% ../nbs/62_local_editor.ipynb #b025ac09
+@torch.no_grad()
+def exemplar_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 200, seed: int = 0) -> tuple[list[dict], dict]:
+    """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's (grown)
+    as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and of
+    whose hair colour class becomes the exemplar's."""
+    rng = np.random.default_rng(seed)
+    faces = [f for f in (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n)) if f.params.hair_style != 'none']
+    pairs = [(a, b) for a, b in zip(faces[::2], faces[1::2]) if a.params.hair_style != b.params.hair_style][:n]
+    x = torch.stack([to_tensor(a.image) for a, _ in pairs]); ex = torch.stack([to_tensor(b.image) for _, b in pairs])
+    mask = torch.from_numpy(np.stack([grow(part_mask(a.parts, 'hair') | part_mask(b.parts, 'hair'), 2) for a, b in pairs]))
+    out = torch.cat([editor.edit(x[i:i + 1], mask[i:i + 1], exemplar=ex[i:i + 1]) for i in range(len(pairs))])
+    c_out, c_ex = judge.classify(out), judge.classify(ex)
+    rows = [{'exemplar': 'hair style', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair style'] == c_ex['hair style']).float().mean().item()},
+            {'exemplar': 'hair colour', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair colour'] == c_ex['hair colour']).float().mean().item()}]
+    return rows, dict(source=x, exemplar=ex, mask=mask, output=out)
 
 # %% ../nbs/62_local_editor.ipynb #45fb9215
 GUIDE_SETS = (('sketch',), ('parts',), ('colour',), ('sketch', 'colour'), ('parts', 'colour'), GUIDES)
@@ -333,7 +543,8 @@ def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
 # %% ../nbs/62_local_editor.ipynb #79c5398b
 @torch.no_grad()
 def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> dict:
-    "Seconds per edit of a 64×64 face at batch 1 (median of `n`) and per picture at batch 16."
+    """Seconds per edit of a 64×64 face at batch 1 (median of `n`; all guides, a caption with shape and colour words, an
+    exemplar) and per picture at batch 16 (all guides)."""
     if threads: torch.set_num_threads(threads)
     net = decompose(load_generator(device=device))
     editor = LocalEditor(net, load_encoder(G=net), load_local_editor(G=net, device=net.device))
@@ -343,10 +554,15 @@ def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> di
     g = {k: v.to(net.device) if isinstance(v, torch.Tensor) else v for k, v in face_guides(faces, mask).items()}
     one = lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl], parts=g['part_ids'][sl],
                                  colour=g['colour'][sl])
-    one(slice(0, 1))
-    times = []
-    for i in range(check_int('n', n, 1)):
-        t0 = time.perf_counter(); one(slice(i % 16, i % 16 + 1)); times.append(time.perf_counter() - t0)
+    kinds = {'seconds_per_edit': one,
+             'seconds_per_caption_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
+             'seconds_per_exemplar_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], exemplar=g['image'][(sl.start + 1) % 16])}
+    out = {}
+    for name, fn in kinds.items():
+        fn(slice(0, 1)); times = []
+        for i in range(check_int('n', n, 1)):
+            t0 = time.perf_counter(); fn(slice(i % 16, i % 16 + 1)); times.append(time.perf_counter() - t0)
+        out[name] = round(float(np.median(times)), 4)
     t0 = time.perf_counter(); one(slice(0, 16)); batch = (time.perf_counter() - t0) / 16
-    return {'seconds_per_edit': round(float(np.median(times)), 4), 'seconds_per_picture_batch16': round(batch, 4),
-            'threads': torch.get_num_threads(), 'size': 64, 'device': str(net.device)}
+    return {**out, 'seconds_per_picture_batch16': round(batch, 4), 'threads': torch.get_num_threads(), 'size': 64,
+            'device': str(net.device)}

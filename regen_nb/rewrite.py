@@ -300,14 +300,14 @@ def train_step(self: RewriteTrainer) -> dict:
 
 # %% ../nbs/31_rewrite.ipynb #d4e80a23
 def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
-        callback: Callable | None = None) -> Generator:
+        callback: Callable | None = None, cbs=()) -> Generator:
     """Fit the memory of a copy of G to `task`; return the rewritten generator (with `rewrite_info`). `callback(step,
-    steps, logs)`."""
+    steps, logs)`; `cbs`: more training callbacks (`Callback`s of `00b_training`, e.g. a preview during the fit)."""
     c, t0 = task.config, time.perf_counter()
     interactive = in_notebook() and not in_test()
     progress, live = (interactive if progress is None else progress), (interactive if live is None else live)
     tr = RewriteTrainer(task).fit(c.steps, progress=progress, live=live, plot_every=25,
-                                  cbs=[OnStep(callback)] if callback is not None else [])
+                                  cbs=([OnStep(callback)] if callback is not None else []) + list(cbs))
     _bake(tr.net2)
     G2 = tr.net2.model.eval()
     check_result(task, tr.net2)                            # the last step is checked too: no ruined model comes out
@@ -320,7 +320,7 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
 
 # %% ../nbs/31_rewrite.ipynb #624522a8
 def rewrite(G: Generator, rule: Rule, projector: Projector | None = None, progress: bool | None = None,
-            live: bool | None = None, callback: Callable | None = None, **config) -> Generator:
+            live: bool | None = None, callback: Callable | None = None, cbs=(), **config) -> Generator:
     "A new generator that follows `rule`; `G` is not modified. `config`: `RewriteConfig` fields (`None` = default)."
     c = RewriteConfig(**{k: v for k, v in config.items() if v is not None})
-    return fit(prepare_rewrite(G, rule, projector, c), progress, live, callback)
+    return fit(prepare_rewrite(G, rule, projector, c), progress, live, callback, cbs)

@@ -63,13 +63,13 @@ def _tag(G2: Generator, stack: RuleStack) -> Generator:
 
 @patch
 def push(self: RuleStack, rule: Rule, progress: bool | None = None, live: bool | None = None, callback=None,
-         **config) -> Generator:
+         cbs=(), **config) -> Generator:
     """Fit `rule` on top of the rules in the stack; return the new generator (also `self.G`). `config`: `rewrite`
-    settings (`None`: the default); `progress`, `live`, `callback` as in `rewrite`."""
+    settings (`None`: the default); `progress`, `live`, `callback`, `cbs` as in `rewrite`."""
     rule.check(decompose(self.base).size, self.base_hash)
     here = replace(rule, generator_hash=generator_hash(self.G))     # the same seeds, drawn by the current generator
     config, t0 = {k: v for k, v in config.items() if v is not None}, time.perf_counter()
-    G2 = rewrite(self.G, here, self.projector, progress=progress, live=live, callback=callback, **config)
+    G2 = rewrite(self.G, here, self.projector, progress=progress, live=live, callback=callback, cbs=cbs, **config)
     self.entries.append(StackedRule(rule, config, weight_delta(self.G, G2), time.perf_counter() - t0))
     self.G = G2
     return _tag(G2, self)

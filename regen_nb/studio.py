@@ -14,7 +14,7 @@ import ipywidgets as widgets
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
 
-from .core import check_choice, check_int, image_grid
+from .core import check_choice, check_int, image_grid, shipped_path
 from .display import figure_png, loss_figure, png_bytes
 from .paint import MaskPainter, NO_WIDGETS, TextFallback, uploaded_files
 from .patterns import PATTERN_NAMES, ellipse_mask, load_pattern
@@ -25,14 +25,13 @@ from .decompose import decompose, generator_hash
 from .rule import MAX_TARGETS, Rule, seed_faces
 from .rewrite import METHODS
 from .stack import RuleStack
+from .training import Callback
 from .inpaint import load_inpainter, save_small_net
-from .core import shipped_path
 from .translate import load_translator
-from .core import shipped_path
 
 # %% auto #0
 __all__ = ['PART_BUTTONS', 'put_png', 'loss_plot', 'optional_number', 'layer_list', 'change_report', 'RewriteStudio',
-           'studio_models', 'ModelStudio']
+           'FirstPreview', 'studio_models', 'ModelStudio']
 
 # %% ../nbs/41_studio.ipynb #b41a4dc9
 PART_BUTTONS = ('eyes', 'mouth', 'nose')
@@ -88,6 +87,7 @@ class RewriteStudio(TextFallback, widgets.VBox):
         self.targets, self.painters, self._faces, self._extra_sources = [], {}, {}, {}
         self.model_new, self.history, self.results, self.stack = None, [], {}, None
         self.fast_undo = False          # True: Undo subtracts the rule's weight change (instant, approximate)
+        self.first_preview_after = 3.0  # seconds after Rewrite is pressed: show the faces of the fit so far, then refine
         self.message = widgets.HTML()
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(flex_flow='row wrap', align_items='flex-start'))
         sections = [self._build_samples(first_seed, n_samples), row(self._build_targets(), self._build_source()),
@@ -316,6 +316,19 @@ def rule(self: RewriteStudio) -> Rule:
     return rule
 
 # %% ../nbs/41_studio.ipynb #bf334756
+class FirstPreview(Callback):
+    "Call `fn(trainer)` once, after the first training step that ends at or after the time `when` (`time.perf_counter()`)."
+    def __init__(self, when: float, fn): self.when, self.fn, self.done = when, fn, False
+    def after_step(self, tr, logs):
+        if not self.done and time.perf_counter() >= self.when: self.done = True; self.fn(tr)
+
+@patch
+def _show_preview(self: RewriteStudio, rule: Rule, tr, start: float):
+    "A first look while the fit goes on: the faces that the memory being fitted draws at this step."
+    with torch.no_grad(): self._show_results(rule, seed_faces(tr.net2, self._result_seeds(rule)).cpu())
+    self.first_preview_seconds = time.perf_counter() - start
+    self.say(f'First preview after {self.first_preview_seconds:.1f} s (step {tr.step} of {tr.config.steps}); refining ...')
+
 @patch
 def run(self: RewriteStudio):
     "Rewrite the generator with the painted rule and the settings; show progress, the loss curve and before/after."
@@ -325,9 +338,10 @@ def run(self: RewriteStudio):
     self.history, self.progress.value, self.progress.bar_style = [], 0, ''
     self.rewrite_button.disabled = True
     self.say('rewriting ...')
-    start = time.perf_counter()
+    start, self.first_preview_seconds = time.perf_counter(), None
     if self.stack is None: self.stack = RuleStack(self.model, self.projector)
-    try: G_new = self.stack.push(rule, callback=self._on_step, progress=False, live=False, **kwargs)
+    first = FirstPreview(start + self.first_preview_after, lambda tr: self._show_preview(rule, tr, start))
+    try: G_new = self.stack.push(rule, callback=self._on_step, cbs=[first], progress=False, live=False, **kwargs)
     finally: self.rewrite_button.disabled = False
     self.model_new, self.last_rule = G_new, rule
     self._show_results(rule)
@@ -359,10 +373,17 @@ def _build_results(self: RewriteStudio):
                          self.stack_box])
 
 @patch
-def _show_results(self: RewriteStudio, rule: Rule):
-    others = [s for s in self.shown_seeds if s not in rule.target_seeds][: self.n_preview]
-    seeds = rule.target_seeds + others
-    before, after = self.faces(seeds), seed_faces(self.model_new, seeds).cpu()
+def _result_seeds(self: RewriteStudio, rule: Rule) -> list[int]:
+    "The seeds the results show: the rule's targets, then `n_preview` other shown samples."
+    return rule.target_seeds + [s for s in self.shown_seeds if s not in rule.target_seeds][: self.n_preview]
+
+@patch
+def _show_results(self: RewriteStudio, rule: Rule, after: torch.Tensor | None = None):
+    "Before/after pictures and the change report of `rule`'s seeds; `after` (default: `model_new`'s faces)."
+    seeds = self._result_seeds(rule)
+    others = seeds[len(rule.target_seeds):]
+    before = self.faces(seeds)
+    after = seed_faces(self.model_new, seeds).cpu() if after is None else after
     caps = [f'target {s}' for s in rule.target_seeds] + [f'seed {s}' for s in others]
     n = len(rule.target_seeds)
     self.before_faces, self.after_faces = before, after

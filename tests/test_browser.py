@@ -237,3 +237,71 @@ def test_studio_in_browser(lab, tmp_path):
                         os.environ['REGEN_NB_SCREENSHOT'], optimize=True)
         finally:
             browser.close()
+
+
+WIDGETS = """\
+import torch
+torch.set_num_threads(1)
+from regen_nb.toyfaces import toy_face, HELDOUT_SEED, part_mask
+from regen_nb.local_edit import grow
+from regen_nb.paint import MaskPainter
+from regen_nb.local_editor import LocalEditor
+from regen_nb.edit_widget import LocalEditWidget
+from IPython.display import display
+f = toy_face(HELDOUT_SEED + 21)
+painter = MaskPainter(f.image, mask=part_mask(f.parts, 'eyes'), title='paint on the face')
+painter.add_class('regen-shot-painter')
+w = LocalEditWidget(LocalEditor(), f.image)
+w.add_class('regen-shot-edit')
+w.painter.load(grow(part_mask(f.parts, 'hair'), 2)); w.caption.value = 'red hair'; w.edit()
+display(painter); display(w)"""
+
+
+def _write_widgets_notebook(path: Path):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(WIDGETS)]
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, path)
+
+
+def _shot(page, element, path: Path):
+    "A screenshot of `element` quantized to 256 colours (a third of the size, no visible loss on these widgets)."
+    from PIL import Image
+    box = element.bounding_box()
+    page.screenshot(path=str(path), clip={'x': box['x'], 'y': box['y'], 'width': min(box['width'], 1700), 'height': box['height']})
+    with Image.open(path) as im:
+        im.convert('RGB').quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
+def test_widgets_in_browser(lab, tmp_path):
+    """The mask painter and the local-edit widget (after one scripted edit) render their canvases in the front end;
+    with `REGEN_NB_WIDGET_SHOTS=folder`, JupyterLab's screenshots of both go there (the chapters show them)."""
+    from playwright.sync_api import sync_playwright
+    url, token, runtime, app = lab
+    _write_widgets_notebook(tmp_path / 'work' / 'widgets.ipynb')
+    console = []
+    with sync_playwright() as p:
+        browser, page = _open_page(p, console)
+        try:
+            page.goto(url + APPS[app][2].format(nb='widgets.ipynb', token=token), timeout=120_000)
+            cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
+            cell.wait_for(timeout=120_000)
+            _wait_kernel_idle(url, token)
+            page.wait_for_timeout(1000)
+            cell.click()
+            page.keyboard.press('Shift+Enter')
+            shots = {'painter': page.locator('.regen-shot-painter'), 'local_edit_widget': page.locator('.regen-shot-edit')}
+            for name, el in shots.items():
+                try: el.locator('canvas').first.wait_for(timeout=240_000)
+                except Exception:
+                    page.screenshot(path=str(tmp_path / 'failure.png'))
+                    pytest.fail(f"the {name} did not render (screenshot: {tmp_path / 'failure.png'}); cell output: "
+                                f"{page.locator('.jp-OutputArea-output').all_inner_texts()}; console:\n" + '\n'.join(console[-30:]))
+            page.get_by_text('1 edit(s)').first.wait_for(timeout=60_000)        # the scripted edit reached the view
+            page.wait_for_timeout(1500)
+            if os.environ.get('REGEN_NB_WIDGET_SHOTS') and app == 'lab':
+                folder = Path(os.environ['REGEN_NB_WIDGET_SHOTS']); folder.mkdir(parents=True, exist_ok=True)
+                for name, el in shots.items(): _shot(page, el, folder / f'{name}.png')
+        finally:
+            browser.close()
