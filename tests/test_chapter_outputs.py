@@ -76,7 +76,8 @@ def test_prune():
     outs = [dict(output_type='display_data', data={'image/png': 'P', 'image/jpeg': 'J', 'text/plain': 'im'}),
             dict(output_type='display_data', data=widget),
             dict(output_type='display_data', data={'application/vnd.jupyter.widget-view+json': {}}),
-            dict(output_type='stream', name='stdout', text='hi')]
+            dict(output_type='stream', name='stdout', text='hi'),
+            dict(output_type='execute_result', data={'image/png': 'P', 'text/plain': 'im'}, execution_count=1)]
     assert prune(outs) == [dict(output_type='display_data', data={'image/png': 'P', 'text/plain': 'im'}),
                            dict(output_type='display_data', data={'text/plain': 'HBox()'}),
                            dict(output_type='stream', name='stdout', text='hi')]

@@ -81,12 +81,17 @@ def first_line(cell) -> str:
 
 
 def prune(outputs: list) -> list:
-    "`outputs` without bulk: no JPEG copy beside a PNG, no widget view (its state is not kept), nothing left empty."
+    "`outputs` without bulk: no JPEG copy beside a PNG, no widget view (its state is not kept), no repeat, no empty."
+    out, seen = [], []
     for o in outputs:
-        data = o.get('data', {})
-        if 'image/png' in data: data.pop('image/jpeg', None)
-        data.pop(WIDGET_MIME, None)
-    return [o for o in outputs if o['output_type'] not in ('display_data', 'execute_result') or o['data']]
+        if o['output_type'] in ('display_data', 'execute_result'):
+            data = o['data']
+            if 'image/png' in data: data.pop('image/jpeg', None)
+            data.pop(WIDGET_MIME, None)
+            if not data or data in seen: continue   # `show(x)` displays x and returns it: one picture is enough
+            seen.append(data)
+        out.append(o)
+    return out
 
 
 def machine() -> str:
