@@ -8,16 +8,20 @@ run again. In a chapter that ran, every cell with outputs is stamped, apart from
 
 Chapters not run yet keep whatever outputs they have; their number may only fall (`CHAPTERS_NOT_RUN`). No kernel
 starts here: the test reads the notebooks."""
+import base64
+import io
 import json
 import sys
 from configparser import ConfigParser
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
-from run_chapters import CELL_KEY, NB_KEY, NBS, chapters, first_line, prune, runs, source_sha  # noqa: E402
+from run_chapters import CELL_KEY, NB_KEY, NBS, chapters, first_line, prune, runs, smaller_png, source_sha  # noqa: E402
 
 CHAPTERS_NOT_RUN = 25   # lower it when you run a chapter with tools/run_chapters.py; never raise it
 NOTEBOOKS = sorted(p for p in [*NBS.glob('*.ipynb'), *NBS.glob('exercises/*.ipynb')] if not p.name.startswith('_'))
@@ -81,3 +85,13 @@ def test_prune():
     assert prune(outs) == [dict(output_type='display_data', data={'image/png': 'P', 'text/plain': 'im'}),
                            dict(output_type='display_data', data={'text/plain': 'HBox()'}),
                            dict(output_type='stream', name='stdout', text='hi')]
+
+
+def test_smaller_png_keeps_the_pixels():
+    im = Image.fromarray(np.random.default_rng(0).integers(0, 4, (48, 48, 3), dtype=np.uint8) * 60)
+    buf = io.BytesIO(); im.save(buf, 'PNG', compress_level=1)
+    b64 = base64.b64encode(buf.getvalue()).decode()
+    small = smaller_png(b64)
+    assert len(small) < len(b64)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(small)))), np.asarray(im))
+    assert smaller_png('not a picture') == 'not a picture'

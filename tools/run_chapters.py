@@ -16,8 +16,10 @@ different branches, and one shared file would go stale and conflict; `--times` p
 
 A chapter that fails, or runs past `--minutes`, is not written: its notebook stays as committed."""
 import argparse
+import base64
 import datetime
 import hashlib
+import io
 import json
 import os
 import platform
@@ -33,6 +35,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbdev.clean import clean_nb
 from nbdev.config import get_config
 from nbdev.process import extract_directives
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
@@ -80,13 +83,22 @@ def first_line(cell) -> str:
     return (code[0][:60] if code else '').strip()
 
 
+def smaller_png(b64: str) -> str:
+    "The base64 PNG `b64` compressed harder, without loss (the same pixels), if that makes it smaller."
+    try: im = Image.open(io.BytesIO(base64.b64decode(b64)))
+    except (OSError, ValueError): return b64
+    buf = io.BytesIO(); im.save(buf, 'PNG', optimize=True)
+    new = base64.b64encode(buf.getvalue()).decode()
+    return new if len(new) < len(b64.strip()) else b64
+
+
 def prune(outputs: list) -> list:
     "`outputs` without bulk: no JPEG copy beside a PNG, no widget view (its state is not kept), no repeat, no empty."
     out, seen = [], []
     for o in outputs:
         if o['output_type'] in ('display_data', 'execute_result'):
             data = o['data']
-            if 'image/png' in data: data.pop('image/jpeg', None)
+            if 'image/png' in data: data.pop('image/jpeg', None); data['image/png'] = smaller_png(data['image/png'])
             data.pop(WIDGET_MIME, None)
             if not data or data in seen: continue   # `show(x)` displays x and returns it: one picture is enough
             seen.append(data)
