@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -178,12 +179,20 @@ def check_settings():
             raise SystemExit(f"settings.ini does not keep `{key}` (nbdev_clean would drop it): add it to {setting}")
 
 
+def git_changes() -> set[str]:
+    "Files that `git status` shows as changed or new."
+    r = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True)
+    return set(r.stdout.splitlines()) if r.returncode == 0 else set()
+
+
 def run_chapter(path: Path, minutes: float) -> dict:
     "Run one chapter and write its outputs into its notebook; its seconds and sizes."
     print(f'{path.stem}: running', flush=True)
-    before = path.stat().st_size
+    before, changes = path.stat().st_size, git_changes()
     nb, _ = execute(path, minutes)
     path.write_text(cleaned(nb), encoding='utf-8')
+    wrote = sorted(o[3:] for o in git_changes() - changes if o[3:] != str(path.relative_to(ROOT)))
+    if wrote: print(f"{path.stem}: the run also wrote {' '.join(wrote)}: commit or `git checkout` them", flush=True)
     row = dict(chapter=path.stem, seconds=nb.metadata[NB_KEY]['seconds'], kb=round(path.stat().st_size / 1024),
                kb_added=round((path.stat().st_size - before) / 1024))
     print(f"{path.stem}: {row['seconds']:.0f}s, {row['kb']} KB ({row['kb_added']:+} KB)", flush=True)
