@@ -21,7 +21,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
-from run_chapters import CELL_KEY, NB_KEY, NBS, chapters, first_line, prune, runs, smaller_png, source_sha  # noqa: E402
+from run_chapters import (CELL_KEY, NB_KEY, NBS, bar_text, chapters, first_line, prune, runs,  # noqa: E402
+                          smaller_png, source_sha)
 
 CHAPTERS_NOT_RUN = 19   # lower it when you run a chapter with tools/run_chapters.py; never raise it
 NOTEBOOKS = sorted(p for p in [*NBS.glob('*.ipynb'), *NBS.glob('exercises/*.ipynb')] if not p.name.startswith('_'))
@@ -59,7 +60,8 @@ def test_chapters_not_run():
 
 def test_nbdev_clean_keeps_the_stamps():
     cfg = ConfigParser(); cfg.read(ROOT / 'settings.ini')
-    assert CELL_KEY in cfg['DEFAULT']['allowed_cell_metadata_keys'].split(), "add regen_nb to allowed_cell_metadata_keys"
+    keys = cfg['DEFAULT']['allowed_cell_metadata_keys'].split()
+    assert CELL_KEY in keys, "add regen_nb to allowed_cell_metadata_keys"
     assert NB_KEY in cfg['DEFAULT']['allowed_metadata_keys'].split(), "add regen_nb_run to allowed_metadata_keys"
 
 
@@ -95,3 +97,16 @@ def test_smaller_png_keeps_the_pixels():
     assert len(small) < len(b64)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(base64.b64decode(small)))), np.asarray(im))
     assert smaller_png('not a picture') == 'not a picture'
+
+
+def test_bar_text():
+    widgets = {'box': dict(_model_name='HBoxModel', children=['IPY_MODEL_l', 'IPY_MODEL_p', 'IPY_MODEL_r']),
+               'l': dict(_model_name='HTMLModel', value='fit:\u2007100%'),
+               'p': dict(_model_name='FloatProgressModel', value=40, max=40),
+               'r': dict(_model_name='HTMLModel', value='\u200740/40\u2007[00:02&lt;00:00]'),
+               'painter': dict(_model_name='HBoxModel', children=['IPY_MODEL_l'])}
+    assert bar_text(widgets, 'box') == 'fit: 100%|██████████| 40/40 [00:02<00:00]'
+    assert bar_text(widgets, 'painter') is None and bar_text(widgets, 'gone') is None
+    view = {'application/vnd.jupyter.widget-view+json': {'model_id': 'box'}, 'text/plain': 'fit:   0%|  | 0/40'}
+    pruned = prune([dict(output_type='display_data', data=view)], widgets)
+    assert pruned[0]['data'] == {'text/plain': bar_text(widgets, 'box')}

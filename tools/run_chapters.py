@@ -19,10 +19,12 @@ import argparse
 import base64
 import datetime
 import hashlib
+import html
 import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -93,14 +95,28 @@ def smaller_png(b64: str) -> str:
     return new if len(new) < len(b64.strip()) else b64
 
 
-def prune(outputs: list) -> list:
-    "`outputs` without bulk: no JPEG copy beside a PNG, no widget view (its state is not kept), no repeat, no empty."
+def bar_text(widgets: dict, model_id: str) -> str | None:
+    "The last text of the progress bar widget `model_id` (texts and a progress bar in a box, as tqdm draws it)."
+    kids = [widgets.get(c.removeprefix('IPY_MODEL_'), {}) for c in widgets.get(model_id, {}).get('children', [])]
+    def text(k):
+        if not k.get('_model_name', '').endswith('ProgressModel'):
+            return html.unescape(re.sub('<[^>]*>', '', str(k.get('value', '')))).replace('\u2007', ' ')
+        n = round(10 * k.get('value', 0) / k['max']) if k.get('max') else 0
+        return '|' + '█' * n + ' ' * (10 - n) + '|'
+    is_bar = any(k.get('_model_name', '').endswith('ProgressModel') for k in kids)
+    return ''.join(map(text, kids)) if is_bar else None
+
+
+def prune(outputs: list, widgets: dict | None = None) -> list:
+    """`outputs` without bulk: no JPEG copy beside a PNG, no repeat, nothing empty, and no widget view (the widgets'
+    state is not kept): its text stays, a progress bar's as it ended (`widgets`: the widgets' state by model id)."""
     out, seen = [], []
     for o in outputs:
         if o['output_type'] in ('display_data', 'execute_result'):
             data = o['data']
             if 'image/png' in data: data.pop('image/jpeg', None); data['image/png'] = smaller_png(data['image/png'])
-            data.pop(WIDGET_MIME, None)
+            view = data.pop(WIDGET_MIME, None)
+            if view and (bar := bar_text(widgets or {}, view.get('model_id', ''))): data['text/plain'] = bar
             if not data or data in seen: continue   # `show(x)` displays x and returns it: one picture is enough
             seen.append(data)
         out.append(o)
@@ -136,7 +152,7 @@ def execute(path: Path, minutes: float) -> tuple:
     "Run the chapter at `path` in a fresh kernel; its notebook node with outputs, and seconds per cell run."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name='python3', resources={'metadata': {'path': str(NBS)}},
-                            store_widget_state=False, coalesce_streams=True, record_timing=False)
+                            store_widget_state=True, coalesce_streams=True, record_timing=False)
     start, secs = time.time(), {}
     todo = [i for i, c in enumerate(nb.cells) if runs(c)]
     with client.setup_kernel(env=kernel_env()):
@@ -153,7 +169,7 @@ def execute(path: Path, minutes: float) -> tuple:
                 raise ChapterError(f"{path.stem}: cell {i} (`{first_line(cell)}`) failed:\n{e}") from None
             secs[i] = time.time() - t
             cell.metadata[CELL_KEY] = {'source_sha': source_sha(cell.source)}
-            cell.outputs = prune(cell.outputs)
+            cell.outputs = prune(cell.outputs, client.widget_state)
             if secs[i] >= 1: print(f'  [{n + 1}/{len(todo)}] cell {i} {secs[i]:.1f}s  {first_line(cell)}', flush=True)
         threads = torch_threads(client, nb)
     nb.metadata.pop('widgets', None)
@@ -228,7 +244,7 @@ def main(argv=None):
             print(f'{e}\n{path.stem}: not written, the notebook is unchanged', file=sys.stderr, flush=True)
             failed.append(path.stem)
     if rows: show_table(rows)
-    if failed: raise SystemExit(f"{len(failed)} of {len(todo)} chapters failed and were not written: {' '.join(failed)}")
+    if failed: raise SystemExit(f"{len(failed)} of {len(todo)} chapters failed, not written: {' '.join(failed)}")
 
 
 if __name__ == '__main__': main()
