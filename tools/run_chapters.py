@@ -166,7 +166,8 @@ def execute(path: Path, minutes: float) -> tuple:
                                    f"{minutes:g} minutes for the chapter (slowest before it: {slow or 'none'}). "
                                    "Flag long cells `#| slow` or load a shipped result, or give --minutes") from None
             except CellExecutionError as e:
-                raise ChapterError(f"{path.stem}: cell {i} (`{first_line(cell)}`) failed:\n{e}") from None
+                msg = re.sub(r'\x1b\[[0-9;]*m', '', str(e))   # the traceback without its terminal colours
+                raise ChapterError(f"{path.stem}: cell {i} (`{first_line(cell)}`) failed:\n{msg}") from None
             secs[i] = time.time() - t
             cell.metadata[CELL_KEY] = {'source_sha': source_sha(cell.source)}
             cell.outputs = prune(cell.outputs, client.widget_state)
