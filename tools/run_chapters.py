@@ -148,11 +148,21 @@ def torch_threads(client, nb) -> int:
     return int(probe.outputs[0]['text'].strip())
 
 
+def too_long(path: Path, i: int, secs: dict, minutes: float) -> str:
+    "Why the chapter at `path` stopped in cell `i`, with its slowest cells before it (`secs`: seconds by cell)."
+    slow = ', '.join(f'cell {j} {s:.0f}s' for j, s in sorted(secs.items(), key=lambda o: -o[1])[:5])
+    cell = nbformat.read(path, as_version=4).cells[i]
+    return (f"{path.stem}: cell {i} (`{first_line(cell)}`) was still running after {minutes:g} minutes for the chapter "
+            f"(slowest before it: {slow or 'none'}). Flag long cells `#| slow` or load a shipped result, "
+            "or give --minutes")
+
+
 def execute(path: Path, minutes: float) -> tuple:
     "Run the chapter at `path` in a fresh kernel; its notebook node with outputs, and seconds per cell run."
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name='python3', resources={'metadata': {'path': str(NBS)}},
-                            store_widget_state=True, coalesce_streams=True, record_timing=False)
+                            store_widget_state=True, coalesce_streams=True, record_timing=False,
+                            interrupt_on_timeout=True)   # a cell past the time is interrupted, then reported
     start, secs = time.time(), {}
     todo = [i for i, c in enumerate(nb.cells) if runs(c)]
     with client.setup_kernel(env=kernel_env()):
@@ -160,12 +170,9 @@ def execute(path: Path, minutes: float) -> tuple:
             cell, t = nb.cells[i], time.time()
             client.timeout = max(1, int(minutes * 60 - (t - start)))
             try: client.execute_cell(cell, i)
-            except CellTimeoutError:
-                slow = ', '.join(f'cell {j} {s:.0f}s' for j, s in sorted(secs.items(), key=lambda o: -o[1])[:5])
-                raise ChapterError(f"{path.stem}: cell {i} (`{first_line(cell)}`) was still running after "
-                                   f"{minutes:g} minutes for the chapter (slowest before it: {slow or 'none'}). "
-                                   "Flag long cells `#| slow` or load a shipped result, or give --minutes") from None
-            except CellExecutionError as e:
+            except (CellTimeoutError, CellExecutionError) as e:   # past the time, the cell was interrupted
+                if isinstance(e, CellTimeoutError) or time.time() - start >= minutes * 60:
+                    raise ChapterError(too_long(path, i, secs, minutes)) from None
                 msg = re.sub(r'\x1b\[[0-9;]*m', '', str(e))   # the traceback without its terminal colours
                 raise ChapterError(f"{path.stem}: cell {i} (`{first_line(cell)}`) failed:\n{msg}") from None
             secs[i] = time.time() - t
