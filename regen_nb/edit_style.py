@@ -29,15 +29,15 @@ from .toyfaces import part_mask, HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAM
 from .local_edit import *
 
 # %% auto #0
-__all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'SHAPE_PHRASES', 'WORD_RE', 'HAIR_WORD_RE', 'TEXT_FORMAT',
-           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'SHAPE_PARTS', 'SHAPE_VALUES', 'REQUEST_CHANNELS', 'LAYOUT_NAMES',
-           'MOUTH_INSIDE', 'LAYOUT_FORMAT', 'hair_colour_name', 'fit_hair_colours', 'AttributeSpace',
+__all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'ATTRIBUTE_PARTS', 'SHAPE_PHRASES', 'WORD_RE', 'HAIR_WORD_RE',
+           'TEXT_FORMAT', 'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'SHAPE_PARTS', 'SHAPE_VALUES', 'REQUEST_CHANNELS',
+           'LAYOUT_NAMES', 'MOUTH_INSIDE', 'LAYOUT_FORMAT', 'hair_colour_name', 'fit_hair_colours', 'AttributeSpace',
            'attribute_values', 'fit_attributes', 'fit_colour_slopes', 'shape_phrase', 'face_phrases', 'caption',
            'TextEncoder', 'train_text_encoder', 'hair_colour_word', 'save_attributes_text', 'load_attributes_text',
            'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp', 'save_latent_warp',
            'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
-           'shifted_parts', 'exemplar_hair', 'layout_labels', 'shape_request', 'shape_classes', 'LayoutNet',
-           'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'caption_layout']
+           'shifted_parts', 'exemplar_hair', 'layout_labels', 'fit_inside_colour', 'shape_request', 'shape_classes',
+           'LayoutNet', 'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'caption_layout']
 
 # %% ../nbs/61_edit_style.ipynb #ca5db285
 HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
@@ -70,6 +70,9 @@ ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
     'brow_angle': lambda p: p.brow_angle / 15,
     'blush': lambda p: p.blush,
 }
+ATTRIBUTE_PARTS = {'smile': ('mouth',), 'mouth_open': ('mouth',), 'hair_lightness': ('hair', 'left_brow', 'right_brow'),
+                   'eye_blueness': ('left_eye', 'right_eye'), 'brow_angle': ('left_brow', 'right_brow'),
+                   'blush': ('skin',)}   # the parts whose colours each attribute moves
 
 class AttributeSpace:
     """Per attribute: a direction in w+, a linear predictor (mean code, mean value, slope) and, if fitted, how each
@@ -98,12 +101,14 @@ class AttributeSpace:
 
     def colour_shift(self, codes: torch.Tensor, targets: dict) -> torch.Tensor:
         """Each part's colour change (N×K×3) that setting `targets` asks for, from the codes' predicted values (needs
-        `colour_slopes`)."""
+        `colour_slopes`); an attribute moves only the colours of the parts it lives on (`ATTRIBUTE_PARTS`)."""
         now = self.predict(codes)
         delta = torch.zeros(len(codes), len(self.names))
         for n, v in targets.items():
             delta[:, self.names.index(n)] = torch.as_tensor(v, dtype=torch.float32) - now[n].float().cpu()
-        return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float())
+        on = torch.tensor([[PART_NAMES[k] in ATTRIBUTE_PARTS.get(n, PART_NAMES) for n in self.names]
+                           for k in range(len(PART_NAMES))], dtype=torch.float32)   # K×A
+        return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float() * on[..., None])
 
     def state_dict(self) -> dict:
         sd = dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean,
@@ -443,6 +448,14 @@ def layout_labels(face) -> np.ndarray:
     inside = (face.parts == PART_NAMES.index('mouth')) & (np.abs(rgb - MOUTH_INSIDE).sum(-1) < 60)
     return np.where(inside, len(PART_NAMES), face.parts).astype(np.int64)
 
+def fit_inside_colour(faces) -> torch.Tensor:
+    "The mean colour (3 values in [-1, 1]) of the inside of the open mouths of rendered `faces` (`layout_labels`)."
+    from regen_nb.core import to_tensor
+    px = [to_tensor(f.image)[:, torch.from_numpy(layout_labels(f) == len(PART_NAMES))] for f in faces]
+    px = torch.cat([p for p in px if p.numel()], 1)
+    if not px.numel(): raise ValueError("no open mouth among the faces; give more faces")
+    return px.mean(1)
+
 def shape_request(classes: dict, n: int = 1) -> torch.Tensor:
     """N×REQUEST_CHANNELS: the one-hot of each shape attribute's requested class id (`classes`: name → id, or a
     tensor of N ids; -1 or missing: keep)."""
@@ -471,6 +484,7 @@ class LayoutNet(nn.Module):
         self.up2, self.up1 = ResBlock(4 * c + 2 * c, 2 * c), ResBlock(2 * c + c, c)
         self.out = nn.Conv2d(c, len(LAYOUT_NAMES), 3, padding=1)
         self.config = dict(c=c)
+        self.register_buffer('inside_colour', torch.zeros(3))   # the mean colour of an open mouth's inside, fitted
 
     def forward(self, parts: torch.Tensor, mask: torch.Tensor, request: torch.Tensor):
         "`parts` N×H×W ids, `mask` N×H×W, `request` N×REQUEST_CHANNELS → layout logits N×len(LAYOUT_NAMES)×H×W."
@@ -516,6 +530,7 @@ class LayoutTrainer(Trainer):
         torch.manual_seed(seed)
         self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed)
         self.model, self.step, self.seconds, self.history = LayoutNet(), 0, 0.0, []
+        self.model.inside_colour.copy_(fit_inside_colour([toy_face(i) for i in range(300)]))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
 
     def train_step(self) -> dict:
@@ -550,11 +565,12 @@ def load_layout(path=None) -> LayoutNet:
 
 @torch.no_grad()
 def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
-    """The part map (N×H×W ids) and sketch (N×1×H×W, 0/1: the layout's label edges, the inside of an open mouth too)
-    that shape `classes` (name → id) ask for inside `mask`, from `image`'s parsed parts."""
+    """The part map (N×H×W ids), sketch (N×1×H×W, 0/1: the layout's label edges, the inside of an open mouth too) and
+    the inside of an open mouth (N×H×W bool) that shape `classes` (name → id) ask for inside `mask`, from `image`'s parsed
+    parts."""
     labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
     edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: a pixel whose right or lower neighbour differs
     edges[:, :, :-1] |= labels[:, :, :-1] != labels[:, :, 1:]
     edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
     parts = torch.where(labels == len(PART_NAMES), PART_NAMES.index('mouth'), labels)
-    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None])
+    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None], inside=(labels == len(PART_NAMES)) & mask.bool())

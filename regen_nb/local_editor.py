@@ -159,6 +159,8 @@ def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, 
         shift = self.attributes.colour_shift(code, attributes) if self.attributes.colour_slopes is not None else \
             picture_colour_shift(latent_image(self.net, code), latent_image(self.net, moved))
         out['colour'] = shifted_colours(image, mask, shift.to(image), layout=layout)
+    if shapes and 'colour' in out:   # an open mouth's inside in its own (fitted) colour
+        out['colour'] = torch.where(lay['inside'][:, None], self.layout.inside_colour.reshape(1, 3, 1, 1).to(image), out['colour'])
     word = hair_colour_word(caption) if caption else None
     if word and self.attributes.hair_colours is not None:   # a hue, not only a lightness
         out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)],
