@@ -25,7 +25,8 @@ from .parts import parse_parts
 from .decompose import generator_hash
 from .stylegan import Generator
 from .training import Trainer, step_generator
-from .toyfaces import part_mask, HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
+from .toyfaces import (HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, part_mask, random_face_params,
+                               render_face, toy_face)
 from .local_edit import *
 
 # %% auto #0
@@ -58,7 +59,8 @@ def fit_hair_colours(faces) -> torch.Tensor:
         k = HAIR_COLOUR_WORDS.index(hair_colour_name(f.params))
         sums[k] += to_tensor(f.image)[:, hair].mean(1); counts[k] += 1
     if (counts == 0).any():
-        raise ValueError(f"no face with {[w for w, c in zip(HAIR_COLOUR_WORDS, counts) if c == 0]} hair; give more faces")
+        missing = [w for w, c in zip(HAIR_COLOUR_WORDS, counts) if c == 0]
+        raise ValueError(f"no face with {missing} hair; give more faces")
     return sums / counts[:, None]
 
 # %% ../nbs/61_edit_style.ipynb #c6645a66
@@ -199,7 +201,8 @@ class TextEncoder(nn.Module):
 
     @torch.no_grad()
     def attributes_of(self, text: str) -> dict[str, float]:
-        "The attribute targets a caption asks for (only the attributes it mentions); a word it does not know is an error."
+        """The attribute targets a caption asks for (only the attributes it mentions); a word it does not know is an
+        error."""
         if not isinstance(text, str) or not WORD_RE.findall(text.lower()):
             raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
         unknown = [w for w in WORD_RE.findall(text.lower()) if w not in self.index]
@@ -420,7 +423,8 @@ def shifted_parts(parts: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     "The part map `parts` (H×W) moved by `dy`, `dx` pixels; what comes in from the edges is background."
     out = torch.full_like(parts, PART_NAMES.index('background'))
     h, w = parts.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = parts[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))
+    out[rows, cols] = parts[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
     return out
 
 def exemplar_hair(exemplar_parts: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -443,7 +447,8 @@ LAYOUT_NAMES = PART_NAMES + ('mouth_inside',)   # the part map, plus the dark in
 MOUTH_INSIDE = (70, 15, 25)                      # the renderer's colour of it
 
 def layout_labels(face) -> np.ndarray:
-    "A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) as `LAYOUT_NAMES[-1]`."
+    """A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) as
+    `LAYOUT_NAMES[-1]`."""
     rgb = np.asarray(face.image, np.float32)
     inside = (face.parts == PART_NAMES.index('mouth')) & (np.abs(rgb - MOUTH_INSIDE).sum(-1) < 60)
     return np.where(inside, len(PART_NAMES), face.parts).astype(np.int64)
@@ -472,8 +477,8 @@ def shape_classes(attributes: dict) -> dict:
 
 # %% ../nbs/61_edit_style.ipynb #9a6a25dc
 class LayoutNet(nn.Module):
-    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net); outside
-    the mask `forward` keeps the input parts."""
+    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net);
+    outside the mask `forward` keeps the input parts."""
     def __init__(self, c: int = 16):
         super().__init__()
         k = len(PART_NAMES)
@@ -566,11 +571,12 @@ def load_layout(path=None) -> LayoutNet:
 @torch.no_grad()
 def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
     """The part map (N×H×W ids), sketch (N×1×H×W, 0/1: the layout's label edges, the inside of an open mouth too) and
-    the inside of an open mouth (N×H×W bool) that shape `classes` (name → id) ask for inside `mask`, from `image`'s parsed
-    parts."""
+    the inside of an open mouth (N×H×W bool) that shape `classes` (name → id) ask for inside `mask`, from `image`'s
+    parsed parts."""
     labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
-    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: a pixel whose right or lower neighbour differs
+    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: the right or lower neighbour differs
     edges[:, :, :-1] |= labels[:, :, :-1] != labels[:, :, 1:]
     edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
     parts = torch.where(labels == len(PART_NAMES), PART_NAMES.index('mouth'), labels)
-    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None], inside=(labels == len(PART_NAMES)) & mask.bool())
+    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None],
+                inside=(labels == len(PART_NAMES)) & mask.bool())
