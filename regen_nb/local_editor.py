@@ -127,9 +127,11 @@ def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None
     "The attribute targets that `caption` (read by the text encoder) and `attributes` (which win) ask for, checked."
     if caption:
         if self.text is None or self.attributes is None:
-            raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
+            raise ValueError("captions need a text encoder and attribute directions "
+                             "(LocalEditor(text=..., attributes=...))")
         attributes = {**self.text.attributes_of(caption), **(attributes or {})}
-    bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
+    finite = lambda v: bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())
+    bad = [k for k, v in (attributes or {}).items() if not finite(v)]
     if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
     if attributes and self.attributes is None:
         raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
@@ -139,8 +141,8 @@ def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None
 @patch
 def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, caption: str | None = None,
                  exemplar=None, absolute: bool = False, plain: bool = False, given=()) -> dict:
-    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes as a
-    part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
+    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes as
+    a part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
     exemplar (`plain`) or of the `moved` code (`absolute`), else this face's colours shifted as the attributes move
     them from `code`, and a hair colour word's hue; colours are painted on the new shapes."""
     n, out, layout = len(image), {}, None
@@ -160,11 +162,12 @@ def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, 
             picture_colour_shift(latent_image(self.net, code), latent_image(self.net, moved))
         out['colour'] = shifted_colours(image, mask, shift.to(image), layout=layout)
     if shapes and 'colour' in out:   # an open mouth's inside in its own (fitted) colour
-        out['colour'] = torch.where(lay['inside'][:, None], self.layout.inside_colour.reshape(1, 3, 1, 1).to(image), out['colour'])
+        inside = self.layout.inside_colour.reshape(1, 3, 1, 1).to(image)
+        out['colour'] = torch.where(lay['inside'][:, None], inside, out['colour'])
     word = hair_colour_word(caption) if caption else None
     if word and self.attributes.hair_colours is not None:   # a hue, not only a lightness
-        out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)],
-                                   layout)
+        rgb = self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)]
+        out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', rgb, layout)
     return out
 
 # %% ../nbs/62_local_editor.ipynb #c55d7985
@@ -273,7 +276,8 @@ def save_face_classifier(model: FaceClassifier, path, metadata: dict | None = No
 def load_face_classifier(path=None) -> FaceClassifier:
     "A `FaceClassifier` (eval mode) from `path` (`None`: the shipped one)."
     path = Path(path) if path is not None else shipped_path('face_classifier')
-    if not path.is_file(): raise FileNotFoundError(f"no face classifier at {path} (train one in notebook 62_local_editor)")
+    if not path.is_file():
+        raise FileNotFoundError(f"no face classifier at {path} (train one in notebook 62_local_editor)")
     header, tensors = read_weights(path, CLASSIFIER_FORMAT, 'face classifier')
     if header['classes'] != {k: list(v) for k, v in FACE_CLASSES.items()}:
         raise ValueError(f"{path} was trained for other classes than FACE_CLASSES; train one again")
@@ -388,8 +392,8 @@ def region_of(word: str, parts: np.ndarray) -> np.ndarray:
     return grow(part_mask(parts, 'mouth'), 4)
 
 # %% ../nbs/62_local_editor.ipynb #33c0d1fc
-CAPTION_WORDS = ('blonde hair', 'red hair', 'brown hair', 'black hair', 'grey hair', 'smiling', 'frowning', 'open mouth',
-                 'angry brows', 'worried brows', 'rosy cheeks')
+CAPTION_WORDS = ('blonde hair', 'red hair', 'brown hair', 'black hair', 'grey hair', 'smiling', 'frowning',
+                 'open mouth', 'angry brows', 'worried brows', 'rosy cheeks')
 
 def word_class(word: str) -> tuple[str, int]:
     "The `FACE_CLASSES` group and class id that a caption word names."
@@ -406,11 +410,13 @@ def caption_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, words
     before, rows, pictures = judge.classify(x), [], {}
     for w in words:
         group, k = word_class(w)
-        idx = [i for i, f in enumerate(faces) if before[group][i] != k and (f.params.hair_style != 'none' or group != 'hair colour')]
+        has_it = lambda f: f.params.hair_style != 'none' or group != 'hair colour'   # a hair colour needs hair
+        idx = [i for i, f in enumerate(faces) if before[group][i] != k and has_it(f)]
         if not idx:
             rows.append({'caption': w, 'faces': 0}); continue
         mask = torch.from_numpy(np.stack([region_of(w, faces[i].parts) for i in idx]))
-        out = torch.cat([editor.edit(x[idx[j:j + batch]], mask[j:j + batch], caption=w) for j in range(0, len(idx), batch)])
+        out = torch.cat([editor.edit(x[idx[j:j + batch]], mask[j:j + batch], caption=w)
+                         for j in range(0, len(idx), batch)])
         after = judge.classify(out)[group]
         levels = lambda im: seam_energy(im, mask).median().item() / 3 * 127.5   # mean step per channel, 0–255 levels
         rows.append({'caption': w, 'faces': len(idx), 'shown %': 100 * (after == k).float().mean().item(),
@@ -436,7 +442,8 @@ def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, se
                      ('hard paste (reference)', None)):
         out = torch.where(mask[:, None], g['image'], x) if kw is None else editor.edit(x, mask, **kw)
         m3 = mask[:, None].expand(-1, 3, -1, -1)
-        rows.append({'guide': name, 'faces': len(src), 'open %': 100 * (judge.classify(out)['mouth'] == 1).float().mean().item(),
+        opened = (judge.classify(out)['mouth'] == 1).float().mean().item()
+        rows.append({'guide': name, 'faces': len(src), 'open %': 100 * opened,
                      'levels from the asked face': ((out - g['image']).abs()[m3]).mean().item() / 2 * 255})
         outs[name] = out
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
@@ -444,18 +451,20 @@ def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, se
 # %% ../nbs/62_local_editor.ipynb #b025ac09
 @torch.no_grad()
 def exemplar_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 200, seed: int = 0) -> tuple[list[dict], dict]:
-    """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's (grown)
-    as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and of
+    """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's
+    (grown) as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and of
     whose hair colour class becomes the exemplar's."""
     rng = np.random.default_rng(seed)
-    faces = [f for f in (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n)) if f.params.hair_style != 'none']
+    pool = (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n))
+    faces = [f for f in pool if f.params.hair_style != 'none']
     pairs = [(a, b) for a, b in zip(faces[::2], faces[1::2]) if a.params.hair_style != b.params.hair_style][:n]
     x = torch.stack([to_tensor(a.image) for a, _ in pairs]); ex = torch.stack([to_tensor(b.image) for _, b in pairs])
-    mask = torch.from_numpy(np.stack([grow(part_mask(a.parts, 'hair') | part_mask(b.parts, 'hair'), 2) for a, b in pairs]))
+    mask = torch.from_numpy(np.stack([grow(part_mask(a.parts, 'hair') | part_mask(b.parts, 'hair'), 2)
+                                      for a, b in pairs]))
     out = torch.cat([editor.edit(x[i:i + 1], mask[i:i + 1], exemplar=ex[i:i + 1]) for i in range(len(pairs))])
     c_out, c_ex = judge.classify(out), judge.classify(ex)
-    rows = [{'exemplar': 'hair style', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair style'] == c_ex['hair style']).float().mean().item()},
-            {'exemplar': 'hair colour', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair colour'] == c_ex['hair colour']).float().mean().item()}]
+    agree = lambda k: 100 * (c_out[k] == c_ex[k]).float().mean().item()
+    rows = [{'exemplar': k, 'pairs': len(pairs), 'agrees %': agree(k)} for k in ('hair style', 'hair colour')]
     return rows, dict(source=x, exemplar=ex, mask=mask, output=out)
 
 # %% ../nbs/62_local_editor.ipynb #45fb9215
@@ -557,8 +566,10 @@ def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> di
     one = lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl], parts=g['part_ids'][sl],
                                  colour=g['colour'][sl])
     kinds = {'seconds_per_edit': one,
-             'seconds_per_caption_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
-             'seconds_per_exemplar_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], exemplar=g['image'][(sl.start + 1) % 16])}
+             'seconds_per_caption_edit':
+                 lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
+             'seconds_per_exemplar_edit':
+                 lambda sl: editor.edit(g['image'][sl], g['mask'][sl], exemplar=g['image'][(sl.start + 1) % 16])}
     out = {}
     for name, fn in kinds.items():
         fn(slice(0, 1)); times = []
