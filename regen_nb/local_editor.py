@@ -32,8 +32,8 @@ from .edit_style import *
 __all__ = ['FACE_CLASSES', 'CLASSIFIER_FORMAT', 'CAPTION_WORDS', 'GUIDE_SETS', 'LocalEditor', 'face_classes', 'FaceClassifier',
            'classifier_batch', 'FaceClassifierTrainer', 'save_face_classifier', 'load_face_classifier',
            'classifier_accuracy', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval',
-           'cheeks_mask', 'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval',
-           'incremental_eval', 'drift_figure', 'guide_picture', 'bench_local_edit']
+           'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval', 'incremental_eval',
+           'drift_figure', 'guide_picture', 'bench_local_edit']
 
 # %% ../nbs/62_local_editor.ipynb #dc141ed8
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
@@ -141,8 +141,8 @@ def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None
 @patch
 def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, caption: str | None = None,
                  exemplar=None, absolute: bool = False, plain: bool = False, given=()) -> dict:
-    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes as
-    a part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
+    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes
+    as a part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
     exemplar (`plain`) or of the `moved` code (`absolute`), else this face's colours shifted as the attributes move
     them from `code`, and a hair colour word's hue; colours are painted on the new shapes."""
     n, out, layout = len(image), {}, None
@@ -161,9 +161,12 @@ def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, 
         shift = self.attributes.colour_shift(code, attributes) if self.attributes.colour_slopes is not None else \
             picture_colour_shift(latent_image(self.net, code), latent_image(self.net, moved))
         out['colour'] = shifted_colours(image, mask, shift.to(image), layout=layout)
-    if shapes and 'colour' in out:   # an open mouth's inside in its own (fitted) colour
+    if shapes and 'colour' in out:   # an open mouth's inside and blush in their own (fitted) colours
         inside = self.layout.inside_colour.reshape(1, 3, 1, 1).to(image)
         out['colour'] = torch.where(lay['inside'][:, None], inside, out['colour'])
+        B = self.layout.blush_colour.to(image)   # the skin's own colour, as blush turns it
+        blush = (torch.einsum('ck,nkhw->nchw', B[:, :3], out['colour']) + B[:, 3, None, None]).clamp(-1, 1)
+        out['colour'] = torch.where(lay['blush'][:, None], blush, out['colour'])
     word = hair_colour_word(caption) if caption else None
     if word and self.attributes.hair_colours is not None:   # a hue, not only a lightness
         rgb = self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)]
@@ -377,13 +380,6 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
 
 # %% ../nbs/62_local_editor.ipynb #60d1b3d3
-def cheeks_mask(parts: np.ndarray) -> np.ndarray:
-    "The skin beside the nose, where blush goes: rows within 6 pixels of the nose's centre, 5–18 pixels to either side."
-    nose = np.argwhere(parts == PART_NAMES.index('nose'))
-    if not len(nose): return np.zeros(parts.shape, bool)
-    (cy, cx), (yy, xx) = nose.mean(0), np.mgrid[:parts.shape[0], :parts.shape[1]]
-    return (parts == PART_NAMES.index('skin')) & (abs(yy - cy) <= 6) & (abs(xx - cx) >= 5) & (abs(xx - cx) <= 18)
-
 def region_of(word: str, parts: np.ndarray) -> np.ndarray:
     "The mask a user paints for a caption word: the hair, the mouth, the brows (grown a little) or the cheeks."
     if word.endswith('hair'): return grow(part_mask(parts, 'hair'), 2)
@@ -452,9 +448,8 @@ def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, se
 @torch.no_grad()
 def exemplar_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 200, seed: int = 0) -> tuple[list[dict], dict]:
     """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's
-    (grown) as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and of
-    whose hair colour class becomes the exemplar's."""
-    rng = np.random.default_rng(seed)
+    (grown) as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and
+    the share whose hair colour class does."""
     pool = (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n))
     faces = [f for f in pool if f.params.hair_style != 'none']
     pairs = [(a, b) for a, b in zip(faces[::2], faces[1::2]) if a.params.hair_style != b.params.hair_style][:n]
