@@ -43,6 +43,8 @@ def with_colab_cells(nb: dict, path: Path, root: Path = ROOT) -> dict:
     badge = dict(cell_type='markdown', id=_cell_id(path, 'badge', root), metadata={}, source=_lines(badge_markdown(rel)))
     setup = dict(cell_type='code', execution_count=None, id=_cell_id(path, 'setup', root), metadata={}, outputs=[],
                  source=_lines(setup_cell_source()))
+    kept = [c for c in nb['cells'] if _is_ours(c) and c['cell_type'] == 'code' and c['source'] == setup['source']]
+    if kept: setup['metadata'] = kept[0].get('metadata', {})   # the chapter run's stamp of the same source stays valid
     cells = [c for c in nb['cells'] if not _is_ours(c)]
     at = 1 if cells and cells[0]['cell_type'] == 'markdown' and ''.join(cells[0]['source']).lstrip().startswith('# ') else 0
     return {**nb, 'cells': cells[:at] + [badge, setup] + cells[at:]}
