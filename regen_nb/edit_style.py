@@ -25,19 +25,21 @@ from .parts import parse_parts
 from .decompose import generator_hash
 from .stylegan import Generator
 from .training import Trainer, step_generator
-from .toyfaces import part_mask, HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, random_face_params, render_face, toy_face
+from .toyfaces import (HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, part_mask, random_face_params,
+                               render_face, toy_face)
 from .local_edit import *
 
 # %% auto #0
-__all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'SHAPE_PHRASES', 'WORD_RE', 'HAIR_WORD_RE', 'TEXT_FORMAT',
-           'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'SHAPE_PARTS', 'SHAPE_VALUES', 'REQUEST_CHANNELS', 'LAYOUT_NAMES',
-           'MOUTH_INSIDE', 'LAYOUT_FORMAT', 'hair_colour_name', 'fit_hair_colours', 'AttributeSpace',
+__all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'ATTRIBUTE_PARTS', 'SHAPE_PHRASES', 'WORD_RE', 'HAIR_WORD_RE',
+           'TEXT_FORMAT', 'POSE_NAMES', 'WARP_FORMAT', 'OWN_PARTS', 'SHAPE_PARTS', 'SHAPE_VALUES', 'REQUEST_CHANNELS',
+           'LAYOUT_NAMES', 'MOUTH_INSIDE', 'LAYOUT_FORMAT', 'hair_colour_name', 'fit_hair_colours', 'AttributeSpace',
            'attribute_values', 'fit_attributes', 'fit_colour_slopes', 'shape_phrase', 'face_phrases', 'caption',
            'TextEncoder', 'train_text_encoder', 'hair_colour_word', 'save_attributes_text', 'load_attributes_text',
            'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp', 'save_latent_warp',
            'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
-           'shifted_parts', 'exemplar_hair', 'layout_labels', 'shape_request', 'shape_classes', 'LayoutNet',
-           'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'caption_layout']
+           'shifted_parts', 'exemplar_hair', 'cheeks_mask', 'shape_region', 'layout_labels', 'fit_inside_colour',
+           'fit_blush_colour', 'shape_request', 'shape_classes', 'LayoutNet', 'layout_pairs', 'LayoutTrainer',
+           'save_layout', 'load_layout', 'caption_layout']
 
 # %% ../nbs/61_edit_style.ipynb #ca5db285
 HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
@@ -58,7 +60,8 @@ def fit_hair_colours(faces) -> torch.Tensor:
         k = HAIR_COLOUR_WORDS.index(hair_colour_name(f.params))
         sums[k] += to_tensor(f.image)[:, hair].mean(1); counts[k] += 1
     if (counts == 0).any():
-        raise ValueError(f"no face with {[w for w, c in zip(HAIR_COLOUR_WORDS, counts) if c == 0]} hair; give more faces")
+        missing = [w for w, c in zip(HAIR_COLOUR_WORDS, counts) if c == 0]
+        raise ValueError(f"no face with {missing} hair; give more faces")
     return sums / counts[:, None]
 
 # %% ../nbs/61_edit_style.ipynb #c6645a66
@@ -70,6 +73,9 @@ ATTRIBUTES = {   # name: the value of a FaceParams, roughly in [-1, 1]
     'brow_angle': lambda p: p.brow_angle / 15,
     'blush': lambda p: p.blush,
 }
+# the parts whose colours each attribute moves (blush: none, its patches are drawn by the layout network)
+ATTRIBUTE_PARTS = {'smile': ('mouth',), 'mouth_open': ('mouth',), 'hair_lightness': ('hair', 'left_brow', 'right_brow'),
+                   'eye_blueness': ('left_eye', 'right_eye'), 'brow_angle': ('left_brow', 'right_brow'), 'blush': ()}
 
 class AttributeSpace:
     """Per attribute: a direction in w+, a linear predictor (mean code, mean value, slope) and, if fitted, how each
@@ -98,12 +104,14 @@ class AttributeSpace:
 
     def colour_shift(self, codes: torch.Tensor, targets: dict) -> torch.Tensor:
         """Each part's colour change (N×K×3) that setting `targets` asks for, from the codes' predicted values (needs
-        `colour_slopes`)."""
+        `colour_slopes`); an attribute moves only the colours of the parts it lives on (`ATTRIBUTE_PARTS`)."""
         now = self.predict(codes)
         delta = torch.zeros(len(codes), len(self.names))
         for n, v in targets.items():
             delta[:, self.names.index(n)] = torch.as_tensor(v, dtype=torch.float32) - now[n].float().cpu()
-        return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float())
+        on = torch.tensor([[PART_NAMES[k] in ATTRIBUTE_PARTS.get(n, PART_NAMES) for n in self.names]
+                           for k in range(len(PART_NAMES))], dtype=torch.float32)   # K×A
+        return torch.einsum('na,kac->nkc', delta, self.colour_slopes.float() * on[..., None])
 
     def state_dict(self) -> dict:
         sd = dict(directions=self.directions, code_mean=self.code_mean, value_mean=self.value_mean,
@@ -141,9 +149,11 @@ def fit_colour_slopes(faces, values: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/61_edit_style.ipynb #de3d493f
 SHAPE_PHRASES = {   # attribute: its phrases, each with the highest value (as ATTRIBUTES gives it) that it names
+    # (blush is a colour, but one with a place and a shape of its own: two patches on the cheeks)
     'smile': (('frowning', -0.2), ('a straight mouth', 0.4), ('smiling', math.inf)),
     'mouth_open': (('closed mouth', 0.4), ('open mouth', math.inf)),
-    'brow_angle': (('worried brows', -7 / 15), ('level brows', 7 / 15), ('angry brows', math.inf))}
+    'brow_angle': (('worried brows', -7 / 15), ('level brows', 7 / 15), ('angry brows', math.inf)),
+    'blush': (('pale cheeks', 0.2), ('rosy cheeks', math.inf))}
 
 def shape_phrase(name: str, value: float) -> str:
     "The phrase of shape attribute `name` (`SHAPE_PHRASES`) for `value`: `shape_phrase('smile', 0.8)` is 'smiling'."
@@ -155,8 +165,7 @@ def face_phrases(p) -> dict:
     r, g, b = p.iris_color
     out = {**{k: shape_phrase(k, ATTRIBUTES[k](p)) for k in SHAPE_PHRASES},
            'eye_blueness':
-               'blue eyes' if b > r + 40 else 'green eyes' if g > r + 30 and g > b else 'brown eyes' if r > b + 40 else 'grey eyes',
-           'blush': 'rosy cheeks' if p.blush > 0.2 else 'pale cheeks'}
+               'blue eyes' if b > r + 40 else 'green eyes' if g > r + 30 and g > b else 'brown eyes' if r > b + 40 else 'grey eyes'}
     if p.hair_style != 'none': out['hair_lightness'] = f'{hair_colour_name(p)} hair'
     return out
 
@@ -194,7 +203,8 @@ class TextEncoder(nn.Module):
 
     @torch.no_grad()
     def attributes_of(self, text: str) -> dict[str, float]:
-        "The attribute targets a caption asks for (only the attributes it mentions); a word it does not know is an error."
+        """The attribute targets a caption asks for (only the attributes it mentions); a word it does not know is an
+        error."""
         if not isinstance(text, str) or not WORD_RE.findall(text.lower()):
             raise ValueError(f"caption must be a non-empty sentence, got {text!r}")
         unknown = [w for w in WORD_RE.findall(text.lower()) if w not in self.index]
@@ -415,7 +425,8 @@ def shifted_parts(parts: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     "The part map `parts` (H×W) moved by `dy`, `dx` pixels; what comes in from the edges is background."
     out = torch.full_like(parts, PART_NAMES.index('background'))
     h, w = parts.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = parts[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    rows, cols = slice(max(dy, 0), h + min(dy, 0)), slice(max(dx, 0), w + min(dx, 0))
+    out[rows, cols] = parts[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
     return out
 
 def exemplar_hair(exemplar_parts: torch.Tensor, parts: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -430,18 +441,53 @@ def exemplar_hair(exemplar_parts: torch.Tensor, parts: torch.Tensor, mask: torch
     return torch.where(take, ex, parts)
 
 # %% ../nbs/61_edit_style.ipynb #9778bb8f
-SHAPE_PARTS = {'smile': 'mouth', 'mouth_open': 'mouth', 'brow_angle': 'brows'}   # where each shape attribute lives
-SHAPE_VALUES = {'smile': ((-0.7, -0.3), (-0.1, 0.3), (0.5, 1.0)), 'mouth_open': ((0.0, 0.0), (0.55, 1.0)),
-                'brow_angle': ((-15, -9), (-5, 5), (9, 15))}   # per class of SHAPE_PHRASES, renderer values to train on
+SHAPE_PARTS = {'smile': 'mouth', 'mouth_open': 'mouth', 'brow_angle': 'brows', 'blush': 'cheeks'}   # where each lives
+SHAPE_VALUES = {'smile': ((-0.7, -0.3), (-0.1, 0.3), (0.6, 1.0)), 'mouth_open': ((0.0, 0.0), (0.55, 1.0)),
+                'brow_angle': ((-15, -10), (-5, 5), (10, 15)), 'blush': ((0.0, 0.0), (0.35, 0.6))}
+# per class of SHAPE_PHRASES, the renderer values to train on (clear of the class boundaries)
+
+def cheeks_mask(parts: np.ndarray) -> np.ndarray:
+    "The skin beside the nose, where blush goes: rows within 6 pixels of the nose's centre, 5–18 pixels to either side."
+    nose = np.argwhere(parts == PART_NAMES.index('nose'))
+    if not len(nose): return np.zeros(parts.shape, bool)
+    (cy, cx), (yy, xx) = nose.mean(0), np.mgrid[:parts.shape[0], :parts.shape[1]]
+    return (parts == PART_NAMES.index('skin')) & (abs(yy - cy) <= 6) & (abs(xx - cx) >= 5) & (abs(xx - cx) <= 18)
+
+def shape_region(parts: np.ndarray, name: str) -> np.ndarray:
+    "The pixels of part or group `name` (`part_mask`), or of 'cheeks' (`cheeks_mask`)."
+    return cheeks_mask(parts) if name == 'cheeks' else part_mask(parts, name)
 REQUEST_CHANNELS = sum(len(v) + 1 for v in SHAPE_PHRASES.values())   # one-hot of each attribute's class or "keep"
-LAYOUT_NAMES = PART_NAMES + ('mouth_inside',)   # the part map, plus the dark inside of an open mouth (a sketch line)
-MOUTH_INSIDE = (70, 15, 25)                      # the renderer's colour of it
+LAYOUT_NAMES = PART_NAMES + ('mouth_inside', 'blush')   # the part map, the dark inside of an open mouth, blush patches
+MOUTH_INSIDE = (70, 15, 25)                      # the renderer's colour of the inside of a mouth
 
 def layout_labels(face) -> np.ndarray:
-    "A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) as `LAYOUT_NAMES[-1]`."
+    """A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) and the blush on its
+    cheeks (pixels away from the skin colour) as the last two `LAYOUT_NAMES`."""
     rgb = np.asarray(face.image, np.float32)
     inside = (face.parts == PART_NAMES.index('mouth')) & (np.abs(rgb - MOUTH_INSIDE).sum(-1) < 60)
-    return np.where(inside, len(PART_NAMES), face.parts).astype(np.int64)
+    blush = cheeks_mask(face.parts) & (np.abs(rgb - np.asarray(face.params.skin, np.float32)).sum(-1) > 20)
+    return np.select([inside, blush], [len(PART_NAMES), len(PART_NAMES) + 1], face.parts.astype(np.int64))
+
+def fit_inside_colour(faces) -> torch.Tensor:
+    "The mean colour (3 values in [-1, 1]) of the inside of the open mouths of rendered `faces` (`layout_labels`)."
+    from regen_nb.core import to_tensor
+    px = [to_tensor(f.image)[:, torch.from_numpy(layout_labels(f) == len(PART_NAMES))] for f in faces]
+    px = torch.cat([p for p in px if p.numel()], 1)
+    if not px.numel(): raise ValueError("no open mouth among the faces; give more faces")
+    return px.mean(1)
+
+def fit_blush_colour(faces) -> torch.Tensor:
+    """What blush does to a skin colour, fitted on the blush of rendered `faces` (`layout_labels`): a 3×4 map `B` with
+    blush = `B @ (skin, 1)` (colours in [-1, 1]), by least squares."""
+    from regen_nb.core import to_tensor
+    xs, ys = [], []
+    for f in faces:
+        px = to_tensor(f.image)[:, torch.from_numpy(layout_labels(f) == len(PART_NAMES) + 1)]
+        if not px.numel(): continue
+        skin = torch.tensor(f.params.skin, dtype=torch.float32) / 127.5 - 1
+        xs.append(torch.cat([skin, torch.ones(1)]).expand(px.shape[1], -1)); ys.append(px.T)
+    if len(xs) < 4: raise ValueError("too few faces with blush; give more faces")
+    return torch.linalg.lstsq(torch.cat(xs), torch.cat(ys)).solution.T
 
 def shape_request(classes: dict, n: int = 1) -> torch.Tensor:
     """N×REQUEST_CHANNELS: the one-hot of each shape attribute's requested class id (`classes`: name → id, or a
@@ -459,8 +505,8 @@ def shape_classes(attributes: dict) -> dict:
 
 # %% ../nbs/61_edit_style.ipynb #9a6a25dc
 class LayoutNet(nn.Module):
-    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net); outside
-    the mask `forward` keeps the input parts."""
+    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net);
+    outside the mask `forward` keeps the input parts."""
     def __init__(self, c: int = 16):
         super().__init__()
         k = len(PART_NAMES)
@@ -471,6 +517,8 @@ class LayoutNet(nn.Module):
         self.up2, self.up1 = ResBlock(4 * c + 2 * c, 2 * c), ResBlock(2 * c + c, c)
         self.out = nn.Conv2d(c, len(LAYOUT_NAMES), 3, padding=1)
         self.config = dict(c=c)
+        self.register_buffer('inside_colour', torch.zeros(3))   # the mean colour of an open mouth's inside, fitted
+        self.register_buffer('blush_colour', torch.zeros(3, 4))   # skin colour → blush colour (`fit_blush_colour`)
 
     def forward(self, parts: torch.Tensor, mask: torch.Tensor, request: torch.Tensor):
         "`parts` N×H×W ids, `mask` N×H×W, `request` N×REQUEST_CHANNELS → layout logits N×len(LAYOUT_NAMES)×H×W."
@@ -481,7 +529,8 @@ class LayoutNet(nn.Module):
         x1 = self.down1(x0); x2 = self.down2(x1)
         y1 = self.up2(torch.cat([F.interpolate(x2, scale_factor=2), x1], 1))
         y0 = self.up1(torch.cat([F.interpolate(y1, scale_factor=2), x0], 1))
-        known = F.pad(20 * onehot - 10, (0, 0, 0, 0, 0, 1), value=-10)   # outside the mask: the input parts, certain
+        extra = len(LAYOUT_NAMES) - len(PART_NAMES)
+        known = F.pad(20 * onehot - 10, (0, 0, 0, 0, 0, extra), value=-10)   # outside the mask: the input parts, certain
         return torch.where(m.bool(), self.out(y0), known)
 
 # %% ../nbs/61_edit_style.ipynb #d469d588
@@ -499,9 +548,10 @@ def layout_pairs(seeds, rng: np.random.Generator) -> dict:
             lo, hi = SHAPE_VALUES[k][asked[k]]
             new = replace(new, **{k: float(rng.uniform(lo, hi))})
         g = render_face(new)
-        where = {SHAPE_PARTS[k] for k in names} or {('mouth', 'brows', 'eyes', 'nose')[rng.integers(4)]}
+        where = {SHAPE_PARTS[k] for k in names} or {('mouth', 'brows', 'eyes', 'nose', 'cheeks')[rng.integers(5)]}
         m = np.zeros(f.parts.shape, bool)
-        for part in where: m |= part_mask(f.parts, part) | (part_mask(g.parts, part) if rng.random() < 0.3 else False)
+        for part in where:
+            m |= shape_region(f.parts, part) | (shape_region(g.parts, part) if rng.random() < 0.3 else False)
         m = grow(m, int(rng.integers(2, 7)))
         parts.append(f.parts); want.append(layout_labels(g)); masks.append(m)
         for k in SHAPE_PHRASES: classes[k].append(asked.get(k, -1))
@@ -516,6 +566,8 @@ class LayoutTrainer(Trainer):
         torch.manual_seed(seed)
         self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed)
         self.model, self.step, self.seconds, self.history = LayoutNet(), 0, 0.0, []
+        faces = [toy_face(i) for i in range(300)]
+        self.model.inside_colour.copy_(fit_inside_colour(faces)); self.model.blush_colour.copy_(fit_blush_colour(faces))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
 
     def train_step(self) -> dict:
@@ -550,11 +602,15 @@ def load_layout(path=None) -> LayoutNet:
 
 @torch.no_grad()
 def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
-    """The part map (N×H×W ids) and sketch (N×1×H×W, 0/1: the layout's label edges, the inside of an open mouth too)
-    that shape `classes` (name → id) ask for inside `mask`, from `image`'s parsed parts."""
+    """The part map (N×H×W ids), sketch (N×1×H×W, 0/1: the boundaries of the parts and of the inside of an open mouth)
+    and the inside of an open mouth and the blush (N×H×W bool each) that shape `classes` (name → id) ask for inside
+    `mask`, from `image`'s parsed parts."""
     labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
-    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: a pixel whose right or lower neighbour differs
-    edges[:, :, :-1] |= labels[:, :, :-1] != labels[:, :, 1:]
-    edges[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    parts = torch.where(labels == len(PART_NAMES), PART_NAMES.index('mouth'), labels)
-    return dict(parts=parts, sketch=(edges & mask.bool()).float()[:, None])
+    inside, blush = labels == len(PART_NAMES), labels == len(PART_NAMES) + 1
+    lines = torch.where(blush, PART_NAMES.index('skin'), labels)   # blush has no line of its own
+    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: the right or lower neighbour differs
+    edges[:, :, :-1] |= lines[:, :, :-1] != lines[:, :, 1:]
+    edges[:, :-1] |= lines[:, :-1] != lines[:, 1:]
+    parts = torch.where(inside, PART_NAMES.index('mouth'), torch.where(blush, PART_NAMES.index('skin'), labels))
+    m = mask.bool()
+    return dict(parts=parts, sketch=(edges & m).float()[:, None], inside=inside & m, blush=blush & m)

@@ -48,7 +48,8 @@ class LocalEditWidget(TextFallback, widgets.VBox):
         self.exemplars = exemplars if exemplars is not None else held_out
         self.exemplar = widgets.Dropdown(options=['none', *self.exemplars], value='none', description='exemplar',
                                          layout=widgets.Layout(width='200px'))
-        self.exemplar_view = widgets.Image(format='png', width=48, height=48)
+        self.exemplar_view = widgets.Image(format='png', width=48, height=48,
+                                           layout=widgets.Layout(visibility='hidden'))
         self.exemplar.observe(lambda ch: self._show_exemplar(), 'value')
         self.mix = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description='variety',
                                        layout=widgets.Layout(width='240px'))
@@ -146,3 +147,4 @@ def _show_exemplar(self: LocalEditWidget):
     from regen_nb.studio import png_bytes
     ex = self.exemplars.get(self.exemplar.value)
     self.exemplar_view.value = b'' if ex is None else png_bytes(ex)
+    self.exemplar_view.layout.visibility = 'hidden' if ex is None else 'visible'   # no broken-image icon

@@ -45,8 +45,9 @@ def _part_l1(img: torch.Tensor, pattern: torch.Tensor, mask: torch.Tensor, box) 
     return float(((img[None] - pattern).abs().mean(1, keepdim=True) * m).sum() / m.sum().clamp_min(1))
 
 def _old_part_gone(a: torch.Tensor, b: torch.Tensor, old: torch.Tensor, pm: torch.Tensor) -> float:
-    """The share of the old part's pixels that the placed pattern (`pm`, grown by 1 pixel) does not cover and that changed
-    by more than 0.25 (32 levels of 255, mean over RGB) from `a` to `b`; 1 when the pattern covers the whole part."""
+    """The share of the old part's pixels that the placed pattern (`pm`, grown by 1 pixel) does not cover and that
+    changed by more than 0.25 (32 levels of 255, mean over RGB) from `a` to `b`; 1 when the pattern covers the whole
+    part."""
     rest = old.bool() & ~(F.max_pool2d(pm, 3, 1, 1)[0, 0] > 0.5)
     if rest.sum() < 4: return 1.0
     return float(((b - a).abs().mean(0)[rest] > 0.25).float().mean())

@@ -16,7 +16,8 @@ from pytorch_msssim import ssim as ms_ssim
 
 from fastcore.basics import patch
 
-from .core import to_tensor, shipped_path, latest_checkpoint, get_device, load_weights_into, read_safetensors, read_weights, save_weights, write_safetensors, write_checkpoint
+from .core import (get_device, latest_checkpoint, load_weights_into, read_safetensors, read_weights, save_weights,
+                           shipped_path, to_tensor, write_checkpoint, write_safetensors)
 from .decompose import SplitGenerator, SplitState, decompose, forward_steps, layer_table, noise_maps, run_steps
 from .encoder import Encoder, load_encoder
 from .paint import brush_segment
@@ -249,8 +250,8 @@ def edited_params(p, donor, rng: np.random.Generator, k: int = 3):
 
 # %% ../nbs/60_local_edit.ipynb #6e7871fa
 def edit_batch(seeds, rng: np.random.Generator, size: int = 64, edited: float = 0.0) -> dict:
-    """Rendered faces for `seeds` with a random edit mask each: `image` (the picture a user has), `target` (what the edit
-    should give) and the guides of the target inside the mask (see `face_guides`). With chance `edited` a sample's
+    """Rendered faces for `seeds` with a random edit mask each: `image` (the picture a user has), `target` (what the
+    edit should give) and the guides of the target inside the mask (see `face_guides`). With chance `edited` a sample's
     target is its face with 1–3 local features of another face (`edited_params`) pasted inside the mask; otherwise it
     is the face itself. A mask that follows a part follows it on the face or on the target at random: a user paints
     around what is there, or around where the new part should go."""
@@ -258,7 +259,7 @@ def edit_batch(seeds, rng: np.random.Generator, size: int = 64, edited: float = 
     wanted = [render_face(edited_params(f.params, random_face_params(int(rng.integers(0, HELDOUT_SEED))), rng,
                                         int(rng.integers(1, 4))), size) if edited and rng.random() < edited else f
               for f in faces]
-    mask = torch.from_numpy(np.stack([random_edit_mask((t if rng.random() < 0.5 else f).parts, rng)   # painted on either face
+    mask = torch.from_numpy(np.stack([random_edit_mask((t if rng.random() < 0.5 else f).parts, rng)   # either face's
                                       for f, t in zip(faces, wanted)]))
     batch = face_guides(wanted, mask)
     batch['target'], batch['image'] = batch['image'], torch.stack([to_tensor(f.image) for f in faces])
@@ -406,7 +407,8 @@ def train_local_edit_main(argv=None) -> dict:
     out = Path(args.out)
     if latest_checkpoint(out) is not None: tr = LocalEditTrainer.load_checkpoint(net, E, out)
     else:
-        tr = LocalEditTrainer(net, E, LocalEditConfig(steps=args.steps, lr=args.lr, single=args.single, edited=args.edited))
+        config = LocalEditConfig(steps=args.steps, lr=args.lr, single=args.single, edited=args.edited)
+        tr = LocalEditTrainer(net, E, config)
         if args.init: tr.model.load_state_dict(load_local_editor(args.init, G=net).float().state_dict())
     tr.fit(args.steps, checkpoint_dir=out, checkpoint_every=200, log_every=args.log_every, progress=False, live=False)
     command = ' '.join(['python -m regen_nb.local_edit'] + (argv if argv is not None else sys.argv[1:]))

@@ -32,8 +32,8 @@ from .edit_style import *
 __all__ = ['FACE_CLASSES', 'CLASSIFIER_FORMAT', 'CAPTION_WORDS', 'GUIDE_SETS', 'LocalEditor', 'face_classes', 'FaceClassifier',
            'classifier_batch', 'FaceClassifierTrainer', 'save_face_classifier', 'load_face_classifier',
            'classifier_accuracy', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval',
-           'cheeks_mask', 'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval',
-           'incremental_eval', 'drift_figure', 'guide_picture', 'bench_local_edit']
+           'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval', 'incremental_eval',
+           'drift_figure', 'guide_picture', 'bench_local_edit']
 
 # %% ../nbs/62_local_editor.ipynb #dc141ed8
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
@@ -127,9 +127,11 @@ def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None
     "The attribute targets that `caption` (read by the text encoder) and `attributes` (which win) ask for, checked."
     if caption:
         if self.text is None or self.attributes is None:
-            raise ValueError("captions need a text encoder and attribute directions (LocalEditor(text=..., attributes=...))")
+            raise ValueError("captions need a text encoder and attribute directions "
+                             "(LocalEditor(text=..., attributes=...))")
         attributes = {**self.text.attributes_of(caption), **(attributes or {})}
-    bad = [k for k, v in (attributes or {}).items() if not bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())]
+    finite = lambda v: bool(torch.isfinite(torch.as_tensor(v, dtype=torch.float)).all())
+    bad = [k for k, v in (attributes or {}).items() if not finite(v)]
     if bad: raise ValueError(f"attribute values must be finite numbers; {bad} are not")
     if attributes and self.attributes is None:
         raise ValueError("attribute edits need attribute directions (LocalEditor(attributes=fit_attributes(...)))")
@@ -139,8 +141,8 @@ def asked(self: LocalEditor, caption: str | None = None, attributes: dict | None
 @patch
 def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, caption: str | None = None,
                  exemplar=None, absolute: bool = False, plain: bool = False, given=()) -> dict:
-    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes as a
-    part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
+    """The guides that a caption, attributes or an exemplar ask for, for those the user did not give (`given`): shapes
+    as a part map and sketch (`caption_layout`), the exemplar's hair shape (`exemplar_hair`), and colours: the look of the
     exemplar (`plain`) or of the `moved` code (`absolute`), else this face's colours shifted as the attributes move
     them from `code`, and a hair colour word's hue; colours are painted on the new shapes."""
     n, out, layout = len(image), {}, None
@@ -159,10 +161,16 @@ def style_guides(self: LocalEditor, image, mask, code, moved, attributes: dict, 
         shift = self.attributes.colour_shift(code, attributes) if self.attributes.colour_slopes is not None else \
             picture_colour_shift(latent_image(self.net, code), latent_image(self.net, moved))
         out['colour'] = shifted_colours(image, mask, shift.to(image), layout=layout)
+    if shapes and 'colour' in out:   # an open mouth's inside and blush in their own (fitted) colours
+        inside = self.layout.inside_colour.reshape(1, 3, 1, 1).to(image)
+        out['colour'] = torch.where(lay['inside'][:, None], inside, out['colour'])
+        B = self.layout.blush_colour.to(image)   # the skin's own colour, as blush turns it
+        blush = (torch.einsum('ck,nkhw->nchw', B[:, :3], out['colour']) + B[:, 3, None, None]).clamp(-1, 1)
+        out['colour'] = torch.where(lay['blush'][:, None], blush, out['colour'])
     word = hair_colour_word(caption) if caption else None
     if word and self.attributes.hair_colours is not None:   # a hue, not only a lightness
-        out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)],
-                                   layout)
+        rgb = self.attributes.hair_colours[HAIR_COLOUR_WORDS.index(word)]
+        out['colour'] = recoloured(out.get('colour'), image, mask, 'hair', rgb, layout)
     return out
 
 # %% ../nbs/62_local_editor.ipynb #c55d7985
@@ -271,7 +279,8 @@ def save_face_classifier(model: FaceClassifier, path, metadata: dict | None = No
 def load_face_classifier(path=None) -> FaceClassifier:
     "A `FaceClassifier` (eval mode) from `path` (`None`: the shipped one)."
     path = Path(path) if path is not None else shipped_path('face_classifier')
-    if not path.is_file(): raise FileNotFoundError(f"no face classifier at {path} (train one in notebook 62_local_editor)")
+    if not path.is_file():
+        raise FileNotFoundError(f"no face classifier at {path} (train one in notebook 62_local_editor)")
     header, tensors = read_weights(path, CLASSIFIER_FORMAT, 'face classifier')
     if header['classes'] != {k: list(v) for k, v in FACE_CLASSES.items()}:
         raise ValueError(f"{path} was trained for other classes than FACE_CLASSES; train one again")
@@ -371,13 +380,6 @@ def single_edit_eval(editor: LocalEditor, n: int = 500, modes=('all', 'sketch', 
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
 
 # %% ../nbs/62_local_editor.ipynb #60d1b3d3
-def cheeks_mask(parts: np.ndarray) -> np.ndarray:
-    "The skin beside the nose, where blush goes: rows within 6 pixels of the nose's centre, 5–18 pixels to either side."
-    nose = np.argwhere(parts == PART_NAMES.index('nose'))
-    if not len(nose): return np.zeros(parts.shape, bool)
-    (cy, cx), (yy, xx) = nose.mean(0), np.mgrid[:parts.shape[0], :parts.shape[1]]
-    return (parts == PART_NAMES.index('skin')) & (abs(yy - cy) <= 6) & (abs(xx - cx) >= 5) & (abs(xx - cx) <= 18)
-
 def region_of(word: str, parts: np.ndarray) -> np.ndarray:
     "The mask a user paints for a caption word: the hair, the mouth, the brows (grown a little) or the cheeks."
     if word.endswith('hair'): return grow(part_mask(parts, 'hair'), 2)
@@ -386,8 +388,8 @@ def region_of(word: str, parts: np.ndarray) -> np.ndarray:
     return grow(part_mask(parts, 'mouth'), 4)
 
 # %% ../nbs/62_local_editor.ipynb #33c0d1fc
-CAPTION_WORDS = ('blonde hair', 'red hair', 'brown hair', 'black hair', 'grey hair', 'smiling', 'frowning', 'open mouth',
-                 'angry brows', 'worried brows', 'rosy cheeks')
+CAPTION_WORDS = ('blonde hair', 'red hair', 'brown hair', 'black hair', 'grey hair', 'smiling', 'frowning',
+                 'open mouth', 'angry brows', 'worried brows', 'rosy cheeks')
 
 def word_class(word: str) -> tuple[str, int]:
     "The `FACE_CLASSES` group and class id that a caption word names."
@@ -404,11 +406,13 @@ def caption_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, words
     before, rows, pictures = judge.classify(x), [], {}
     for w in words:
         group, k = word_class(w)
-        idx = [i for i, f in enumerate(faces) if before[group][i] != k and (f.params.hair_style != 'none' or group != 'hair colour')]
+        has_it = lambda f: f.params.hair_style != 'none' or group != 'hair colour'   # a hair colour needs hair
+        idx = [i for i, f in enumerate(faces) if before[group][i] != k and has_it(f)]
         if not idx:
             rows.append({'caption': w, 'faces': 0}); continue
         mask = torch.from_numpy(np.stack([region_of(w, faces[i].parts) for i in idx]))
-        out = torch.cat([editor.edit(x[idx[j:j + batch]], mask[j:j + batch], caption=w) for j in range(0, len(idx), batch)])
+        out = torch.cat([editor.edit(x[idx[j:j + batch]], mask[j:j + batch], caption=w)
+                         for j in range(0, len(idx), batch)])
         after = judge.classify(out)[group]
         levels = lambda im: seam_energy(im, mask).median().item() / 3 * 127.5   # mean step per channel, 0–255 levels
         rows.append({'caption': w, 'faces': len(idx), 'shown %': 100 * (after == k).float().mean().item(),
@@ -434,7 +438,8 @@ def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, se
                      ('hard paste (reference)', None)):
         out = torch.where(mask[:, None], g['image'], x) if kw is None else editor.edit(x, mask, **kw)
         m3 = mask[:, None].expand(-1, 3, -1, -1)
-        rows.append({'guide': name, 'faces': len(src), 'open %': 100 * (judge.classify(out)['mouth'] == 1).float().mean().item(),
+        opened = (judge.classify(out)['mouth'] == 1).float().mean().item()
+        rows.append({'guide': name, 'faces': len(src), 'open %': 100 * opened,
                      'levels from the asked face': ((out - g['image']).abs()[m3]).mean().item() / 2 * 255})
         outs[name] = out
     return rows, dict(source=x, target=g['image'], mask=mask, outputs=outs)
@@ -442,18 +447,19 @@ def open_mouth_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 500, se
 # %% ../nbs/62_local_editor.ipynb #b025ac09
 @torch.no_grad()
 def exemplar_eval(editor: LocalEditor, judge: FaceClassifier, n: int = 200, seed: int = 0) -> tuple[list[dict], dict]:
-    """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's (grown)
-    as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and of
-    whose hair colour class becomes the exemplar's."""
-    rng = np.random.default_rng(seed)
-    faces = [f for f in (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n)) if f.params.hair_style != 'none']
+    """Pairs of held-out faces with different hair styles (both with hair): the face's hair region and the exemplar's
+    (grown) as the mask, `edit(exemplar=)`; the share whose hair style (by the classifier) becomes the exemplar's, and
+    the share whose hair colour class does."""
+    pool = (toy_face(HELDOUT_SEED + 16000 + seed * 10_000 + i) for i in range(6 * n))
+    faces = [f for f in pool if f.params.hair_style != 'none']
     pairs = [(a, b) for a, b in zip(faces[::2], faces[1::2]) if a.params.hair_style != b.params.hair_style][:n]
     x = torch.stack([to_tensor(a.image) for a, _ in pairs]); ex = torch.stack([to_tensor(b.image) for _, b in pairs])
-    mask = torch.from_numpy(np.stack([grow(part_mask(a.parts, 'hair') | part_mask(b.parts, 'hair'), 2) for a, b in pairs]))
+    mask = torch.from_numpy(np.stack([grow(part_mask(a.parts, 'hair') | part_mask(b.parts, 'hair'), 2)
+                                      for a, b in pairs]))
     out = torch.cat([editor.edit(x[i:i + 1], mask[i:i + 1], exemplar=ex[i:i + 1]) for i in range(len(pairs))])
     c_out, c_ex = judge.classify(out), judge.classify(ex)
-    rows = [{'exemplar': 'hair style', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair style'] == c_ex['hair style']).float().mean().item()},
-            {'exemplar': 'hair colour', 'pairs': len(pairs), 'agrees %': 100 * (c_out['hair colour'] == c_ex['hair colour']).float().mean().item()}]
+    agree = lambda k: 100 * (c_out[k] == c_ex[k]).float().mean().item()
+    rows = [{'exemplar': k, 'pairs': len(pairs), 'agrees %': agree(k)} for k in ('hair style', 'hair colour')]
     return rows, dict(source=x, exemplar=ex, mask=mask, output=out)
 
 # %% ../nbs/62_local_editor.ipynb #45fb9215
@@ -555,8 +561,10 @@ def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> di
     one = lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl], parts=g['part_ids'][sl],
                                  colour=g['colour'][sl])
     kinds = {'seconds_per_edit': one,
-             'seconds_per_caption_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
-             'seconds_per_exemplar_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], exemplar=g['image'][(sl.start + 1) % 16])}
+             'seconds_per_caption_edit':
+                 lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
+             'seconds_per_exemplar_edit':
+                 lambda sl: editor.edit(g['image'][sl], g['mask'][sl], exemplar=g['image'][(sl.start + 1) % 16])}
     out = {}
     for name, fn in kinds.items():
         fn(slice(0, 1)); times = []

@@ -87,7 +87,7 @@ class RewriteStudio(TextFallback, widgets.VBox):
         self.targets, self.painters, self._faces, self._extra_sources = [], {}, {}, {}
         self.model_new, self.history, self.results, self.stack = None, [], {}, None
         self.fast_undo = False          # True: Undo subtracts the rule's weight change (instant, approximate)
-        self.first_preview_after = 3.0  # seconds after Rewrite is pressed: show the faces of the fit so far, then refine
+        self.first_preview_after = 3.0  # seconds after Rewrite: show the faces of the fit so far, then refine
         self.message = widgets.HTML()
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(flex_flow='row wrap', align_items='flex-start'))
         sections = [self._build_samples(first_seed, n_samples), row(self._build_targets(), self._build_source()),
@@ -317,7 +317,7 @@ def rule(self: RewriteStudio) -> Rule:
 
 # %% ../nbs/41_studio.ipynb #bf334756
 class FirstPreview(Callback):
-    "Call `fn(trainer)` once, after the first training step that ends at or after the time `when` (`time.perf_counter()`)."
+    "Call `fn(trainer)` once, after the first training step that ends at or after `when` (`time.perf_counter()`)."
     def __init__(self, when: float, fn): self.when, self.fn, self.done = when, fn, False
     def after_step(self, tr, logs):
         if not self.done and time.perf_counter() >= self.when: self.done = True; self.fn(tr)
@@ -327,7 +327,8 @@ def _show_preview(self: RewriteStudio, rule: Rule, tr, start: float):
     "A first look while the fit goes on: the faces that the memory being fitted draws at this step."
     with torch.no_grad(): self._show_results(rule, seed_faces(tr.net2, self._result_seeds(rule)).cpu())
     self.first_preview_seconds = time.perf_counter() - start
-    self.say(f'First preview after {self.first_preview_seconds:.1f} s (step {tr.step} of {tr.config.steps}); refining ...')
+    self.say(f'First preview after {self.first_preview_seconds:.1f} s (step {tr.step} of {tr.config.steps}); '
+             'refining ...')
 
 @patch
 def run(self: RewriteStudio):

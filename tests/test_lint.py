@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / 'regen_nb'
 WIDTH = 120
-LONG_LINES_LEFT = 141   # lower it when you shorten lines; never raise it
+LONG_LINES_LEFT = 137   # lower it when you shorten lines; never raise it
 
 
 def _ruff(*args) -> subprocess.CompletedProcess:
