@@ -531,8 +531,9 @@ def in_notebook() -> bool:
     except ImportError: return False
 
 # %% ../nbs/00_core.ipynb #8e3269d4
-def show(img, path: str | os.PathLike | None = None, scale: int = 1) -> Image.Image:
-    "Display `img` (PIL, array, tensor or batch) in a notebook; save it as PNG to `path` if given. Returns the image."
+def show(img, path: str | os.PathLike | None = None, scale: int = 1) -> None:
+    """Display `img` (PIL, array, tensor or batch) in a notebook; save it as PNG to `path` if given. Returns nothing, so
+    that a cell ending in `show(...)` shows the picture once."""
     if isinstance(img, torch.Tensor) and img.ndim == 4 and img.shape[0] > 1: img = image_grid(img)
     img = _as_pil_list([img])[0]
     if scale != 1: img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
@@ -544,4 +545,3 @@ def show(img, path: str | os.PathLike | None = None, scale: int = 1) -> Image.Im
         display(img)
     elif path is None:
         warnings.warn("show() is outside a notebook and was given no path: pass path='out.png' to save the image")
-    return img

@@ -117,7 +117,7 @@ def prune(outputs: list, widgets: dict | None = None) -> list:
             if 'image/png' in data: data.pop('image/jpeg', None); data['image/png'] = smaller_png(data['image/png'])
             view = data.pop(WIDGET_MIME, None)
             if view and (bar := bar_text(widgets or {}, view.get('model_id', ''))): data['text/plain'] = bar
-            if not data or data in seen: continue   # `show(x)` displays x and returns it: one picture is enough
+            if not data or data in seen: continue   # a picture displayed and also returned: one is enough
             seen.append(data)
         out.append(o)
     return out
