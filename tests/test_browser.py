@@ -180,6 +180,17 @@ def _open_page(p, console: list):
     return browser, page
 
 
+def _run_notebook_cell(page, url: str, token: str, app: str, nb: str):
+    "Open notebook `nb` in the front end `app`, wait for its kernel, and run its first cell with Shift+Enter."
+    page.goto(url + APPS[app][2].format(nb=nb, token=token), timeout=120_000)
+    cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
+    cell.wait_for(timeout=120_000)
+    _wait_kernel_idle(url, token)
+    page.wait_for_timeout(1000)
+    cell.click()
+    page.keyboard.press('Shift+Enter')
+
+
 def test_studio_in_browser(lab, tmp_path):
     from playwright.sync_api import sync_playwright
     url, token, runtime, app = lab
@@ -187,13 +198,7 @@ def test_studio_in_browser(lab, tmp_path):
     with sync_playwright() as p:
         browser, page = _open_page(p, console)
         try:
-            page.goto(url + APPS[app][2].format(nb='studio.ipynb', token=token), timeout=120_000)
-            cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
-            cell.wait_for(timeout=120_000)
-            _wait_kernel_idle(url, token)
-            page.wait_for_timeout(1000)
-            cell.click()
-            page.keyboard.press('Shift+Enter')
+            _run_notebook_cell(page, url, token, app, 'studio.ipynb')
             studio = page.locator('.regen-studio')
             try: studio.wait_for(timeout=180_000)
             except Exception:
@@ -287,13 +292,7 @@ def test_widgets_in_browser(lab, tmp_path):
     with sync_playwright() as p:
         browser, page = _open_page(p, console)
         try:
-            page.goto(url + APPS[app][2].format(nb='widgets.ipynb', token=token), timeout=120_000)
-            cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first
-            cell.wait_for(timeout=120_000)
-            _wait_kernel_idle(url, token)
-            page.wait_for_timeout(1000)
-            cell.click()
-            page.keyboard.press('Shift+Enter')
+            _run_notebook_cell(page, url, token, app, 'widgets.ipynb')
             shots = {'painter': page.locator('.regen-shot-painter'), 'local_edit_widget': page.locator('.regen-shot-edit')}
             for name, el in shots.items():
                 try: el.locator('canvas').first.wait_for(timeout=240_000)
