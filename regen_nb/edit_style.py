@@ -39,7 +39,7 @@ __all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'ATTRIBUTE_PA
            'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
            'shifted_parts', 'exemplar_hair', 'cheeks_mask', 'shape_region', 'layout_labels', 'fit_inside_colour',
            'fit_blush_colour', 'shape_request', 'shape_classes', 'LayoutNet', 'layout_pairs', 'LayoutTrainer',
-           'save_layout', 'load_layout', 'caption_layout']
+           'save_layout', 'load_layout', 'label_edges', 'caption_layout']
 
 # %% ../nbs/61_edit_style.ipynb #ca5db285
 HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
@@ -576,10 +576,7 @@ class LayoutTrainer(Trainer):
         b = layout_pairs(rng.integers(0, HELDOUT_SEED, self.config.batch_size), rng)
         logits, m = self.model(b['parts'], b['mask'], b['request']), b['mask']
         loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], b['want'][m])
-        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
-        self.step += 1
-        self.history.append(logs := dict(step=self.step, loss=loss.item()))
-        return logs
+        return self.optimise(loss)
 
 # %% ../nbs/61_edit_style.ipynb #078f6d58
 LAYOUT_FORMAT = 'regen_nb.layout/1'
@@ -601,6 +598,14 @@ def load_layout(path=None) -> LayoutNet:
     return model.eval()
 
 @torch.no_grad()
+def label_edges(parts: torch.Tensor) -> torch.Tensor:
+    """N×H×W bool: pixels whose part label differs from their right or lower neighbour (the renderer's sketch
+    convention)."""
+    e = torch.zeros_like(parts, dtype=torch.bool)
+    e[:, :, :-1] |= parts[:, :, :-1] != parts[:, :, 1:]
+    e[:, :-1] |= parts[:, :-1] != parts[:, 1:]
+    return e
+
 def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
     """The part map (N×H×W ids), sketch (N×1×H×W, 0/1: the boundaries of the parts and of the inside of an open mouth)
     and the inside of an open mouth and the blush (N×H×W bool each) that shape `classes` (name → id) ask for inside
@@ -608,9 +613,7 @@ def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, c
     labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
     inside, blush = labels == len(PART_NAMES), labels == len(PART_NAMES) + 1
     lines = torch.where(blush, PART_NAMES.index('skin'), labels)   # blush has no line of its own
-    edges = torch.zeros_like(mask, dtype=torch.bool)   # label boundaries: the right or lower neighbour differs
-    edges[:, :, :-1] |= lines[:, :, :-1] != lines[:, :, 1:]
-    edges[:, :-1] |= lines[:, :-1] != lines[:, 1:]
+    edges = label_edges(lines)
     parts = torch.where(inside, PART_NAMES.index('mouth'), torch.where(blush, PART_NAMES.index('skin'), labels))
     m = mask.bool()
     return dict(parts=parts, sketch=(edges & m).float()[:, None], inside=inside & m, blush=blush & m)

@@ -326,11 +326,7 @@ class LocalEditTrainer(Trainer):
         out = self.model(batch['image'], batch['mask'], self.bank_of(batch),
                          **{k: batch[k] for k in GUIDES if given[k]})
         loss = edit_loss(out, batch['target'], batch['mask'], c.ssim_weight, c.edge_weight)
-        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
-        self.step += 1
-        logs = dict(step=self.step, loss=loss.item())
-        self.history.append(logs)
-        return logs
+        return self.optimise(loss)
 
 # %% ../nbs/60_local_edit.ipynb #af17f039
 @patch

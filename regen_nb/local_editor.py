@@ -31,9 +31,9 @@ from .edit_style import *
 # %% auto #0
 __all__ = ['FACE_CLASSES', 'CLASSIFIER_FORMAT', 'CAPTION_WORDS', 'GUIDE_SETS', 'LocalEditor', 'face_classes', 'FaceClassifier',
            'classifier_batch', 'FaceClassifierTrainer', 'save_face_classifier', 'load_face_classifier',
-           'classifier_accuracy', 'boundary_pairs', 'seam_energy', 'label_edges', 'edge_iou', 'single_edit_eval',
-           'region_of', 'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval', 'incremental_eval',
-           'drift_figure', 'guide_picture', 'bench_local_edit']
+           'classifier_accuracy', 'boundary_pairs', 'seam_energy', 'edge_iou', 'single_edit_eval', 'region_of',
+           'word_class', 'caption_eval', 'open_mouth_eval', 'exemplar_eval', 'incremental_eval', 'drift_figure',
+           'guide_picture', 'bench_local_edit']
 
 # %% ../nbs/62_local_editor.ipynb #dc141ed8
 def _batch(x: torch.Tensor, ndim: int, name: str) -> torch.Tensor:
@@ -262,10 +262,7 @@ class FaceClassifierTrainer(Trainer):
         x, y = classifier_batch(torch.randint(0, HELDOUT_SEED, (self.config.batch_size,), generator=g))
         out = self.model(x)
         loss = sum(F.cross_entropy(out[k], y[k], ignore_index=-1) for k in FACE_CLASSES if (y[k] >= 0).any())
-        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
-        self.step += 1
-        self.history.append(logs := dict(step=self.step, loss=loss.item()))
-        return logs
+        return self.optimise(loss)
 
 # %% ../nbs/62_local_editor.ipynb #1e98fef6
 CLASSIFIER_FORMAT = 'regen_nb.face_classifier/1'
@@ -316,14 +313,6 @@ def seam_energy(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return total / count.clamp_min(1)
 
 # %% ../nbs/62_local_editor.ipynb #6c87cec5
-def label_edges(parts: torch.Tensor) -> torch.Tensor:
-    """N×H×W bool: pixels whose part label differs from their right or lower neighbour (the renderer's sketch
-    convention)."""
-    e = torch.zeros_like(parts, dtype=torch.bool)
-    e[:, :, :-1] |= parts[:, :, :-1] != parts[:, :, 1:]
-    e[:, :-1] |= parts[:, :-1] != parts[:, 1:]
-    return e
-
 def edge_iou(pred: torch.Tensor, true: torch.Tensor, mask: torch.Tensor, tolerance: int = 1) -> float:
     "IoU of two N×H×W edge maps inside `mask`, each grown by `tolerance` pixels, pooled over images."
     g = lambda e: F.max_pool2d(e.float()[:, None], 2 * tolerance + 1, 1, tolerance)[:, 0].bool() & mask.bool()

@@ -129,6 +129,13 @@ class Trainer:
     "The shared part of the project's trainers: `fit` with the standard callbacks; subclasses write `train_step`."
     desc, loss_keys, leave_bar = 'training', None, True
     def train_step(self) -> dict: raise NotImplementedError
+
+    def optimise(self, loss) -> dict:
+        "One step of `self.opt` on `loss` (a single loss): count the step, log `{step, loss}` in `history`, return it."
+        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+        self.step += 1
+        self.history.append(logs := dict(step=self.step, loss=loss.item()))
+        return logs
     def fitting(self): return contextlib.nullcontext()
     def pictures_dir(self, checkpoint_dir): return None
     def callbacks(self) -> list: return []
