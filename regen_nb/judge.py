@@ -10,6 +10,8 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from skimage.measure import label
+from skimage.morphology import convex_hull_image
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -18,8 +20,8 @@ from .decompose import decompose
 from .metrics import lpips_available, lpips_distance, psnr, ssim
 from .parts import auto_mask
 from .projector import OOD_SEED, Projector, load_projector
-from .rule import (EXAMPLE_RULES, Rule, example_rule, load_example_rule, painted_region, placed_pattern,
-                           rule_parts, target_mask)
+from .rule import (EXAMPLE_RULES, Rule, example_rule, load_example_rule, placed_pattern, rule_grow, rule_parts,
+                           rule_regions)
 from .rewrite import METHODS, RewriteConfig, rewrite
 from .stylegan import Generator, load_generator
 
@@ -52,16 +54,32 @@ def _old_part_gone(a: torch.Tensor, b: torch.Tensor, old: torch.Tensor, pm: torc
     if rest.sum() < 4: return 1.0
     return float(((b - a).abs().mean(0)[rest] > 0.25).float().mean())
 
-def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, old_a: torch.Tensor, old_b: torch.Tensor, grow: float,
-                parts: str) -> dict | None:
-    """The measures of one face (`a` before, `b` after, `old_*` their part masks); `None` if the part is not found
-    cleanly."""
-    region = target_mask(rule, old_a.numpy(), parts)
-    if region is None: return None
+def _outline(pm: torch.Tensor) -> torch.Tensor:
+    "The convex hull of each part of the placed pattern's mask `pm` (1×1×H×W): what a blob would fill (H×W bool)."
+    parts, out = label((pm[0, 0] > 0.5).numpy(), connectivity=2), np.zeros(pm.shape[-2:], bool)
+    for i in range(1, parts.max() + 1):
+        if (parts == i).sum() >= 3: out |= convex_hull_image(parts == i)
+    return torch.from_numpy(out)
+
+def _shape_shown(a: torch.Tensor, b: torch.Tensor, img: torch.Tensor, pm: torch.Tensor) -> bool:
+    """Whether `b` draws the shape of the pattern (`img`, mask `pm`) placed on `a`, not a blob of its colour: where the
+    pattern's outline encloses face (the hole of a ring, the notch of a heart, the gaps between a star's points), most
+    pixels of `b` are closer to the face `a` than to the pattern's mean colour. True for a pattern without such gaps."""
+    outline, inside = _outline(pm), pm[0, 0] > 0.5
+    gaps = outline & ~inside
+    if gaps.sum() < 3: return True
+    colour = img[0][:, inside].mean(1)[:, None, None]
+    return float(((b - a).abs().mean(0) < (b - colour).abs().mean(0))[gaps].float().mean()) >= 0.5
+
+def _judge_face(a: torch.Tensor, b: torch.Tensor, rule: Rule, region: np.ndarray, old_a: torch.Tensor,
+                grow: float) -> dict:
+    """The measures of one face (`a` before, `b` after; `region` the rule's region on it, `old_a` the old part's
+    mask)."""
     img, pm, boxes = placed_pattern(rule, region, grow)
     inside = (pm > 0.5)[0, 0]
     old = torch.from_numpy(region)[None, None].float().maximum(old_a[None, None].float())
-    return dict(shown=all(_part_l1(b, img, pm, box) < 0.5 * _part_l1(a, img, pm, box) for box in boxes),
+    shown = all(_part_l1(b, img, pm, box) < 0.5 * _part_l1(a, img, pm, box) for box in boxes)
+    return dict(shown=shown, shape=shown and _shape_shown(a, b, img, pm),
                 gone=_old_part_gone(a, b, old_a, pm),
                 changed=float((b - a).abs().mean(0)[inside].mean()),
                 l1_before=float((a - img[0]).abs().mean(0)[inside].mean()), l1_after=float((b - img[0]).abs().mean(0)[inside].mean()),
@@ -72,16 +90,14 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
                      parts: str | None = None,
                      grow: float | None = None, batch_size: int = 100) -> dict:
     """How `G2` differs from `G` on `n` held-out faces, inside and outside the part the rule rewrites (see above); for a
-    region that is not a part, inside and outside the painted region's place."""
+    region that is not a part, inside and outside its painted place (anchored to the nearest part)."""
     info = getattr(G2, 'rewrite_info', {})
     parts = parts or info.get('parts') or rule_parts(G, rule)
-    grow = grow or info.get('config', {}).get('grow') or rule.grow
+    grow = grow or info.get('config', {}).get('grow') or rule_grow(rule, parts)
     a, b = rewrite_samples(G, G2, n, seed, batch_size)
-    if parts is None:        # a region that is not a part: the painted place, the same on every (aligned) face
-        region = painted_region(rule)
-        old_a = old_b = region.expand(len(a), *region.shape)
-    else: old_a, old_b = auto_mask(a, parts), auto_mask(b, parts)
-    rows = [_judge_face(a[i], b[i], rule, old_a[i], old_b[i], grow, parts) for i in range(len(a))]
+    regions = rule_regions(G, rule, a, parts)
+    old = auto_mask(a, parts) if parts is not None else [None if r is None else torch.from_numpy(r) for r in regions]
+    rows = [None if r is None else _judge_face(a[i], b[i], rule, r, old[i], grow) for i, r in enumerate(regions)]
     used = [i for i, r in enumerate(rows) if r is not None]
     if not used: raise ValueError(f"the parser found no {parts} on the {n} held-out faces")
     rows = [rows[i] for i in used]
@@ -92,7 +108,7 @@ def evaluate_rewrite(G: Generator, G2: Generator, rule: Rule, n: int = 1000, see
                 outside_l1=float(((a - b).abs().mean(1) * out).sum() / out.sum()),
                 lpips=float(lpips_distance(a, b).mean()) if lpips_available() else None,
                 region_change=mean('changed'), pattern_l1_before=mean('l1_before'), pattern_l1_after=mean('l1_after'),
-                pattern_shown=mean('shown'), old_part_gone=mean('gone'))
+                pattern_shown=mean('shown'), shape_shown=mean('shape'), old_part_gone=mean('gone'))
 
 # %% ../nbs/32_judge.ipynb #723223a9
 def before_after(G: Generator, G2: Generator, n: int = 8, seed: int = OOD_SEED, scale: int = 2,
@@ -125,8 +141,8 @@ def rewrite_table(G: Generator, B: Projector, variants: dict[str, dict], rules: 
             rows.append(dict(rule=name, variant=variant, seconds=round(seconds, 1), **evaluate_rewrite(G, G2, rule, n=n)))
     return rows
 
-def table_markdown(rows: list[dict], cols: Sequence[str] = ('pattern_shown', 'outside_psnr', 'outside_ssim',
-                                                            'region_change',
+def table_markdown(rows: list[dict], cols: Sequence[str] = ('pattern_shown', 'shape_shown', 'outside_psnr',
+                                                            'outside_ssim', 'region_change',
                    'pattern_l1_after', 'old_part_gone', 'seconds')) -> str:
     "The rows of `rewrite_table` as a markdown table."
     fmt = lambda v: 'n/a' if v is None else f'{v:.3f}' if isinstance(v,

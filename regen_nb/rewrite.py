@@ -19,8 +19,7 @@ from .core import check_choice, check_int, in_test, in_notebook
 from .decompose import Split, SplitGenerator, SplitState, decompose
 from .projector import Projector, load_projector
 from .decompose import generator_hash
-from .rule import (Pasted, Rule, auto_targets, paste,
-                           rule_parts)
+from .rule import Pasted, Rule, auto_targets, paste, rule_grow, rule_parts
 from .stylegan import Generator
 from .training import OnStep, Trainer
 
@@ -41,14 +40,14 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float = 1.0                # weight of the old rules (outside it, on every face)
+    q: float = 2.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
-    steps: int = 400
-    lr: float = 1e-2
+    steps: int = 250
+    lr: float = 0.015
     schedule: str = 'constant'    # the learning rate over the steps: constant, or cosine down to 0
-    grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's)
+    grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's, or auto)
     n_auto: int = 64              # extra targets found by the part parser
-    batch: int = 8                # extra targets per step (beside the user's)
+    batch: int = 4                # extra targets per step (beside the user's)
     dilate: int = 3               # pixels around the region left free (neither new nor old rule)
     seed: int = 0
 
@@ -133,10 +132,10 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     whole = decompose(G)
     rule.check(whole.size, base)
     B = load_projector(net=whole) if projector is None else projector
-    c.grow = rule.grow if c.grow is None else c.grow
     c.layers = rewrite_layers(B, c.method, c.layers, c.objective, whole.all_layer_names)
     net, net_b = decompose(G, c.layers), decompose(G, B.metadata['layer_names'])
     parts = rule_parts(G, rule)
+    c.grow = rule_grow(rule, parts) if c.grow is None else c.grow
     extra_seeds, extra_masks = auto_targets(G, rule, c.n_auto, parts)
     pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
     state = pasted.state if net.layer_names == net_b.layer_names else net.restate(pasted.state)

@@ -25,10 +25,12 @@ from .decompose import generator_hash
 from .stylegan import Generator, load_generator
 
 # %% auto #0
-__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'PART_GROUPS_RULES', 'PART_COVER_FLOOR', 'AUTO_SEED', 'EXAMPLE_RULES',
-           'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule', 'mask_boxes', 'union_box', 'place', 'source_box',
-           'placed_pattern', 'rule_parts', 'painted_region', 'box_mask', 'target_mask', 'auto_targets', 'erase',
-           'Pasted', 'paste', 'example_rule', 'shipped_rule_path', 'load_example_rule']
+__all__ = ['MAX_TARGETS', 'RULE_FORMAT', 'RULE_VERSION', 'MIN_PATTERN_SIDE', 'PART_GROUPS_RULES', 'PART_COVER_FLOOR',
+           'ANCHOR_PARTS', 'AUTO_SEED', 'EXAMPLE_RULES', 'EXAMPLE_SEEDS', 'seed_latents', 'seed_faces', 'Rule',
+           'mask_boxes', 'union_box', 'place', 'source_box', 'auto_grow', 'rule_grow', 'placed_pattern', 'rule_parts',
+           'Anchor', 'mask_centre', 'shift_mask', 'region_anchor', 'anchored_masks', 'box_mask', 'target_mask',
+           'rule_regions', 'auto_targets', 'erase', 'Pasted', 'paste', 'example_rule', 'shipped_rule_path',
+           'load_example_rule']
 
 # %% ../nbs/30_rule.ipynb #dd8f43c1
 def seed_latents(G: Generator, seeds: Sequence[int]) -> torch.Tensor:
@@ -79,22 +81,24 @@ class Rule:
     name: str = 'rule'
     # the hash of the generator the seeds refer to, if known (the file's `generator`)
     generator_hash: str | None = None
-    grow: float = 1.5                 # the pasted pattern's size relative to each target region (`place`)
+    grow: float | None = None         # the pattern's size relative to each target region (`place`); None: `auto_grow`
 
     def __post_init__(self):
         self.source = load_image(self.source)
         self.source_mask = _as_mask(self.source_mask, 'source_mask')
         self.target_seeds = _as_seeds(self.target_seeds, 'target_seeds')
         self.target_masks = [_as_mask(m, f'target_masks[{i}]') for i, m in enumerate(self.target_masks)]
+        if self.grow is None: return
         if isinstance(self.grow, bool) or not isinstance(self.grow, (int, float)) or not 0.25 <= self.grow <= 4:
-            raise ValueError(f"grow={self.grow!r} must be a number in [0.25, 4]: the pattern's size relative to the "
-                             "region it replaces")
+            raise ValueError(f"grow={self.grow!r} must be a number in [0.25, 4] (the pattern's size relative to the "
+                             "region it replaces), or None to choose it from the regions")
         self.grow = float(self.grow)
 
     def __repr__(self):
         return (f"Rule({self.name!r}: source {self.source.width}×{self.source.height} with "
                 f"{int(self.source_mask.sum())} px → "
-                f"targets {self.target_seeds} with {[int(m.sum()) for m in self.target_masks]} px, grow {self.grow})")
+                f"targets {self.target_seeds} with {[int(m.sum()) for m in self.target_masks]} px, "
+                f"grow {'auto' if self.grow is None else self.grow})")
 
 # %% ../nbs/30_rule.ipynb #d933d7e1
 MAX_TARGETS = 3
@@ -238,10 +242,26 @@ def source_box(rule: Rule) -> tuple[int, int, int, int]:
     boxes = mask_boxes(rule.source_mask)
     return boxes[0] if len(boxes) == 1 else union_box(rule.source_mask)
 
+MIN_PATTERN_SIDE = 12 / 64   # of the image's side: smaller, the toy generator draws a pattern's colour, not its shape
+
+def auto_grow(rule: Rule, parts: str | None = 'part') -> float:
+    """The pattern's size relative to the target regions when the rule leaves it to us (`grow=None`): 1.5 on a part
+    (the pattern covers it and its outline), 1 on a painted place (`parts=None`: the user painted where it goes), and
+    more on small regions, so that the placed pattern's side (at equal area) is at least `MIN_PATTERN_SIDE` of the
+    image (the median over the target regions); at most 3."""
+    size = rule.target_masks[0].shape[-1]
+    sides = [math.sqrt((x1 - x0) * (y1 - y0)) for m in rule.target_masks for x0, y0, x1, y1 in mask_boxes(m, 1)]
+    least = 1.0 if parts is None else 1.5
+    return float(np.clip(MIN_PATTERN_SIDE * size / np.median(sides), least, 3.0))
+
+def rule_grow(rule: Rule, parts: str | None = 'part') -> float:
+    "The rule's `grow`, or `auto_grow` when it has none."
+    return auto_grow(rule, parts) if rule.grow is None else rule.grow
+
 def placed_pattern(rule: Rule, part_mask, grow: float | None = None) -> tuple[torch.Tensor, torch.Tensor, list]:
-    """The source and its mask placed on every part of `part_mask` (`grow`: default the rule's): (image 1×3×H×W, mask
-    1×1×H×W, boxes)."""
-    grow = rule.grow if grow is None else grow
+    """The source and its mask placed on every part of `part_mask` (`grow`: default the rule's, or `auto_grow`): (image
+    1×3×H×W, mask 1×1×H×W, boxes)."""
+    grow = rule_grow(rule) if grow is None else grow
     part_mask = _as_mask(part_mask, 'part_mask')
     size = part_mask.shape[-1]
     src, m = to_tensor(rule.source)[None], torch.from_numpy(rule.source_mask).float()[None, None]
@@ -253,20 +273,69 @@ def placed_pattern(rule: Rule, part_mask, grow: float | None = None) -> tuple[to
 
 # %% ../nbs/30_rule.ipynb #0a1a8de2
 PART_GROUPS_RULES = ('eyes', 'mouth', 'nose', 'brows', 'hair')
-PART_COVER_FLOOR = 0.3   # a painted region less than this much on any part group is a region of its own (a cheek)
+PART_COVER_FLOOR = 0.3   # below this share of the painted regions, or of the part under them: a place of its own
 
 def rule_parts(G: Generator, rule: Rule) -> str | None:
-    """The part group (`PART_GROUPS_RULES`) that the rule's target masks cover most, as the parser sees the targets;
-    `None` if no group covers `PART_COVER_FLOOR` of them (a region that is not a part, such as a cheek)."""
+    """The part group (`PART_GROUPS_RULES`) that the rule's target masks match best, as the parser sees the targets:
+    the smaller of the share of the masks on the group and the share of the group under the masks. `None` if no group
+    reaches `PART_COVER_FLOOR`: a place that is not a part (a cheek; a patch of forehead, even one on a fringe of hair,
+    is not the hair)."""
     faces = seed_faces(G, rule.target_seeds)
     masks = torch.from_numpy(np.stack(rule.target_masks))
-    cover = {g: float((auto_mask(faces, g) & masks).sum() / masks.sum()) for g in PART_GROUPS_RULES}
+    def match(group):
+        part = auto_mask(faces, group); both = float((part & masks).sum())
+        return min(both / float(masks.sum()), both / max(1.0, float(part.sum())))
+    cover = {g: match(g) for g in PART_GROUPS_RULES}
     best = max(cover, key=cover.get)
     return best if cover[best] >= PART_COVER_FLOOR else None
 
-def painted_region(rule: Rule) -> torch.Tensor:
-    "Where the rule's target masks lie (their union, H×W bool): the place of a region that is not a part, on any face."
-    return torch.from_numpy(np.any(np.stack(rule.target_masks), 0))
+# %% ../nbs/30_rule.ipynb #1008828c
+ANCHOR_PARTS = ('left_eye', 'right_eye', 'left_brow', 'right_brow', 'nose', 'mouth')
+
+@dataclass
+class Anchor:
+    "Where a painted place sits on any face: `offset` pixels `(x, y)` from the centre of the part `parts`."
+    parts: str
+    offset: tuple[float, float]
+
+def mask_centre(mask) -> tuple[float, float] | None:
+    "The centre `(x, y)` of the pixels of `mask`; `None` if it has none."
+    ys, xs = np.nonzero(_as_mask(mask, 'mask'))
+    return (float(xs.mean()), float(ys.mean())) if len(ys) else None
+
+def shift_mask(mask, dx: float, dy: float) -> np.ndarray:
+    "`mask` moved by `(dx, dy)` pixels (rounded); what leaves the image is dropped."
+    mask = _as_mask(mask, 'mask'); out = np.zeros_like(mask)
+    ys, xs = np.nonzero(mask); ys, xs = ys + round(dy), xs + round(dx)
+    keep = (ys >= 0) & (ys < mask.shape[0]) & (xs >= 0) & (xs < mask.shape[1])
+    out[ys[keep], xs[keep]] = True
+    return out
+
+# %% ../nbs/30_rule.ipynb #3870767a
+def region_anchor(G: Generator, rule: Rule) -> Anchor:
+    """The part (`ANCHOR_PARTS`) nearest to the rule's painted regions on its target faces, with their mean offset from
+    it."""
+    faces, centres = seed_faces(G, rule.target_seeds), [mask_centre(m) for m in rule.target_masks]
+    best = None
+    for group in ANCHOR_PARTS:
+        found = [mask_centre(m) for m in auto_mask(faces, group).numpy()]
+        if None in found: continue
+        offsets = np.array([(c[0] - f[0], c[1] - f[1]) for c, f in zip(centres, found)])
+        dist = float(np.hypot(offsets[:, 0], offsets[:, 1]).mean())
+        if best is None or dist < best[0]: best = (dist, Anchor(group, tuple(offsets.mean(0).tolist())))
+    if best is None: raise ValueError(f"the part parser finds none of {list(ANCHOR_PARTS)} on every target face "
+                                      f"{rule.target_seeds}: choose faces where it does")
+    return best[1]
+
+def anchored_masks(rule: Rule, images: torch.Tensor, anchor: Anchor) -> list[np.ndarray | None]:
+    """The rule's painted region (its first target mask) on each of `images`, at `anchor`'s offset from the anchor's
+    part; `None` where the parser does not find it."""
+    first = rule.target_masks[0]; cx, cy = mask_centre(first)
+    out = []
+    for m in auto_mask(images, anchor.parts).numpy():
+        c = mask_centre(m)
+        out.append(None if c is None else shift_mask(first, c[0] + anchor.offset[0] - cx, c[1] + anchor.offset[1] - cy))
+    return out
 
 # %% ../nbs/30_rule.ipynb #fd7c4447
 AUTO_SEED = 20_000_000   # seeds of the parser-masked extra targets (apart from examples and held-out faces)
@@ -285,15 +354,21 @@ def target_mask(rule: Rule, part_mask, parts: str) -> np.ndarray | None:
     one_region = all(len(mask_boxes(t)) == 1 for t in rule.target_masks)
     return box_mask(m) if expect and one_region else m
 
-def auto_targets(G: Generator, rule: Rule, n: int, parts: str | None = None, seed: int = AUTO_SEED) -> tuple[list[int], list[np.ndarray]]:
-    """Seeds and masks of up to `n` more faces (from `seed` on) whose `parts` (default: `rule_parts`) the parser finds;
-    none for a region that is not a part (the parser cannot find it on other faces)."""
+def rule_regions(G: Generator, rule: Rule, images: torch.Tensor, parts: str | None) -> list[np.ndarray | None]:
+    """The region `rule` replaces on each of `images`: its part group `parts` as the parser sees it (drawn like the
+    rule's own), or for a painted place (`parts=None`) the place anchored to the nearest part; `None` where unclear."""
+    if parts is None: return anchored_masks(rule, images, region_anchor(G, rule))
+    return [target_mask(rule, m, parts) for m in auto_mask(images, parts)]
+
+def auto_targets(G: Generator, rule: Rule, n: int, parts: str | None = 'rule',
+                 seed: int = AUTO_SEED) -> tuple[list[int], list[np.ndarray]]:
+    """Seeds and masks of up to `n` more faces (from `seed` on) where `rule_regions` finds the rule's region: its part
+    group `parts` (default `rule_parts`), or its painted place."""
     n = check_int('n', n, 0)
-    parts = rule_parts(G, rule) if parts is None else parts
-    if n == 0 or parts is None: return [], []
+    parts = rule_parts(G, rule) if parts == 'rule' else parts
+    if n == 0: return [], []
     seeds = list(range(seed, seed + n))
-    found = [(s, target_mask(rule, m, parts)) for s, m in zip(seeds, auto_mask(seed_faces(G, seeds), parts))]
-    found = [(s, m) for s, m in found if m is not None]
+    found = [(s, m) for s, m in zip(seeds, rule_regions(G, rule, seed_faces(G, seeds), parts)) if m is not None]
     return [s for s, _ in found], [m for _, m in found]
 
 # %% ../nbs/30_rule.ipynb #63a4121a
@@ -326,7 +401,7 @@ def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], m
           grow: float | None = None) -> Pasted:
     """Project `rule.source` with `B` and paste its masked values (and pixels) over each region of `masks` on the faces
     `seeds`."""
-    grow = rule.grow if grow is None else grow
+    grow = rule_grow(rule) if grow is None else grow
     size, dev = net.size, net.device
     src = to_tensor(rule.source)[None].to(dev)
     src_value, src_mask = project(B, src), torch.from_numpy(rule.source_mask).float()[None, None].to(dev)
@@ -347,7 +422,8 @@ def paste(net: SplitGenerator, B: Projector, rule: Rule, seeds: Sequence[int], m
 
 # %% ../nbs/30_rule.ipynb #8ad8df02
 EXAMPLE_RULES = {'eyes → star': ('star', 'eyes', 'each', 1.5), 'eyes → sunglasses': ('sunglasses', 'eyes', 'box', 1.2),
-                 'eyes → cat eye (photo)': ('cat_eye', 'eyes', 'each', 1.5), 'mouth → heart': ('heart', 'mouth', 'each', 2.0)}
+                 'eyes → cat eye (photo)': ('cat_eye', 'eyes', 'each', 1.5),
+                 'mouth → heart': ('heart', 'mouth', 'each', None)}   # None: `auto_grow`
 EXAMPLE_SEEDS = (1, 2, 3)
 
 def example_rule(name: str, G: Generator | None = None, seeds: Sequence[int] = EXAMPLE_SEEDS) -> Rule:

@@ -8,6 +8,7 @@ import copy, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -19,7 +20,7 @@ from .metrics import psnr
 from .parts import auto_mask
 from .projector import Projector, load_projector
 from .rewrite import rewrite
-from .rule import Rule, painted_region, rule_parts
+from .rule import Rule, rule_parts, rule_regions
 from .stylegan import Generator, load_generator
 
 # %% auto #0
@@ -139,8 +140,9 @@ def outside_all(G: Generator, G2: Generator, rules, n: int = 200) -> float:
     parts = sorted({p for p in found if p is not None})
     inside = torch.zeros(a.shape[0], *a.shape[2:], dtype=torch.bool)
     if parts: inside = auto_mask(a, parts) | auto_mask(b, parts)
-    for r, p in zip(rules, found):          # a region that is not a part: its painted place, on every face
-        if p is None: inside |= painted_region(r)
+    for r, p in zip(rules, found):          # a region that is not a part: its painted place, moved with each face
+        if p is None: inside |= torch.from_numpy(np.stack([np.zeros(a.shape[-2:], bool) if m is None else m
+                                                           for m in rule_regions(G, r, a, None)]))
     inside = inside.float()[:, None]
     out = 1 - F.max_pool2d(inside, 7, 1, 3)[:, 0]
     return float(psnr(a, b, out > 0.5).mean())

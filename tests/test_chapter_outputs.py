@@ -75,6 +75,7 @@ def test_runs():
     assert runs(code('x = 1')) and runs(code('#| export\ndef f(): pass'))
     assert not runs(code('#| slow\ntrain()')) and not runs(code('#|cuda\nx')) and not runs(code('#| eval: false\nx'))
     assert not runs(code('import nbdev; nbdev.nbdev_export()')) and not runs(dict(cell_type='markdown', source='x'))
+    assert runs(code('#| slow\ntrain()'), slow=True) and not runs(code('#| cuda\nx'), slow=True)
 
 
 def test_prune():

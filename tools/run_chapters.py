@@ -2,11 +2,13 @@
 
     python tools/run_chapters.py                        # every chapter of nbs/, in reading order
     python tools/run_chapters.py 00_core 40_paint       # some chapters
+    python tools/run_chapters.py 03_train_gan --slow    # also the `#| slow` cells (minutes each)
     python tools/run_chapters.py --times                # seconds of every chapter's last run
 
 Each chapter runs top to bottom in a fresh kernel: working folder `nbs/`, `IN_TEST` unset (full settings),
 `OMP_NUM_THREADS=1`, this repository's `regen_nb` first on the path. Cells that `nbdev_test` skips (`#| slow`,
-`#| cuda`, `#| eval: false`, `nbdev_export()`) are not run and keep the outputs they have. The outputs are written
+`#| cuda`, `#| eval: false`, `nbdev_export()`) are not run and keep the outputs they have; with `--slow` the
+`#| slow` cells run too (their outputs are what the chapter's prose quotes). The outputs are written
 back into the notebook, cleaned as `nbdev_clean` cleans them; every cell that ran records the hash of its source
 (`regen_nb.source_sha`, which tests/test_chapter_outputs.py checks against the source) and the notebook records
 the run (`regen_nb_run`: date, machine, torch threads, seconds, and the cells that took 5 seconds or more).
@@ -71,13 +73,15 @@ def source_sha(source) -> str:
     return hashlib.sha256(''.join(source).encode('utf-8')).hexdigest()[:16]
 
 
-def runs(cell) -> bool:
-    "Whether the tool runs `cell`: code that `nbdev_test` would run, apart from the `#| slow` and `#| cuda` cells."
+def runs(cell, slow: bool = False) -> bool:
+    """Whether the tool runs `cell`: code that `nbdev_test` would run, apart from the `#| slow` (unless `slow`) and
+    `#| cuda` cells."""
     if cell['cell_type'] != 'code': return False
     src = ''.join(cell['source'])
     if 'nbdev_export' + '(' in src: return False
     dirs = extract_directives(AttrDict(source=src), remove=False)
-    return not (SKIP_FLAGS & dirs.keys() or dirs.get('eval:', [''])[0].lower() == 'false')
+    skip = SKIP_FLAGS - {'slow'} if slow else SKIP_FLAGS
+    return not (skip & dirs.keys() or dirs.get('eval:', [''])[0].lower() == 'false')
 
 
 def first_line(cell) -> str:
@@ -157,14 +161,15 @@ def too_long(path: Path, i: int, secs: dict, minutes: float) -> str:
             "or give --minutes")
 
 
-def execute(path: Path, minutes: float) -> tuple:
-    "Run the chapter at `path` in a fresh kernel; its notebook node with outputs, and seconds per cell run."
+def execute(path: Path, minutes: float, slow: bool = False) -> tuple:
+    """Run the chapter at `path` in a fresh kernel (its `#| slow` cells too if `slow`); its notebook node with
+    outputs, and seconds per cell run."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name='python3', resources={'metadata': {'path': str(NBS)}},
                             store_widget_state=True, coalesce_streams=True, record_timing=False,
                             interrupt_on_timeout=True)   # a cell past the time is interrupted, then reported
     start, secs = time.time(), {}
-    todo = [i for i, c in enumerate(nb.cells) if runs(c)]
+    todo = [i for i, c in enumerate(nb.cells) if runs(c, slow)]
     with client.setup_kernel(env=kernel_env()):
         for n, i in enumerate(todo):
             cell, t = nb.cells[i], time.time()
@@ -182,7 +187,7 @@ def execute(path: Path, minutes: float) -> tuple:
         threads = torch_threads(client, nb)
     nb.metadata.pop('widgets', None)
     nb.metadata[NB_KEY] = dict(when=datetime.date.today().isoformat(), machine=machine(), torch_threads=threads,
-                               seconds=round(time.time() - start, 1),
+                               seconds=round(time.time() - start, 1), slow_cells_run=slow,
                                cell_seconds={nb.cells[i].id: round(s, 1) for i, s in secs.items() if s >= SLOW_CELL})
     return nb, secs
 
@@ -209,11 +214,11 @@ def git_changes() -> set[str]:
     return set(r.stdout.splitlines()) if r.returncode == 0 else set()
 
 
-def run_chapter(path: Path, minutes: float) -> dict:
-    "Run one chapter and write its outputs into its notebook; its seconds and sizes."
+def run_chapter(path: Path, minutes: float, slow: bool = False) -> dict:
+    "Run one chapter (with its `#| slow` cells if `slow`) and write its outputs into its notebook; seconds and sizes."
     print(f'{path.stem}: running', flush=True)
     before, changes = path.stat().st_size, git_changes()
-    nb, _ = execute(path, minutes)
+    nb, _ = execute(path, minutes, slow)
     path.write_text(cleaned(nb), encoding='utf-8')
     wrote = sorted(o[3:] for o in git_changes() - changes if o[3:] != str(path.relative_to(ROOT)))
     if wrote: print(f"{path.stem}: the run also wrote {' '.join(wrote)}: commit or `git checkout` them", flush=True)
@@ -241,13 +246,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('names', nargs='*', help='chapters to run, e.g. 00_core 40_paint (default: every chapter)')
     p.add_argument('--minutes', type=float, default=15, help='stop a chapter that runs longer (default 15)')
+    p.add_argument('--slow', action='store_true', help='also run the `#| slow` cells (give --minutes to match)')
     p.add_argument('--times', action='store_true', help="print every chapter's last run and stop")
     a = p.parse_args(argv)
     if a.times: return show_table(last_runs())
     check_settings()
     todo, rows, failed = find_chapters(a.names), [], []
     for path in todo:
-        try: rows.append(run_chapter(path, a.minutes))
+        try: rows.append(run_chapter(path, a.minutes, a.slow))
         except ChapterError as e:
             print(f'{e}\n{path.stem}: not written, the notebook is unchanged', file=sys.stderr, flush=True)
             failed.append(path.stem)
