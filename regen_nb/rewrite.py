@@ -40,14 +40,14 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float = 2.0                # weight of the old rules (outside it, on every face)
+    q: float = 1.0                # weight of the old rules (outside it, on every face)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
-    steps: int = 250
-    lr: float = 0.015
+    steps: int = 400
+    lr: float = 1e-2
     schedule: str = 'constant'    # the learning rate over the steps: constant, or cosine down to 0
     grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's, or auto)
     n_auto: int = 64              # extra targets found by the part parser
-    batch: int = 4                # extra targets per step (beside the user's)
+    batch: int = 8                # extra targets per step (beside the user's)
     dilate: int = 3               # pixels around the region left free (neither new nor old rule)
     seed: int = 0
 
