@@ -25,7 +25,7 @@ from .parts import parse_parts
 from .decompose import generator_hash
 from .stylegan import Generator
 from .training import Trainer, step_generator
-from .toyfaces import (HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, part_mask, random_face_params,
+from .toyfaces import (BLUSH, HAIR_COLORS, FaceParams, HELDOUT_SEED, PART_NAMES, part_mask, random_face_params,
                                render_face, toy_face)
 from .local_edit import *
 
@@ -37,9 +37,9 @@ __all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'ATTRIBUTE_PA
            'TextEncoder', 'train_text_encoder', 'hair_colour_word', 'save_attributes_text', 'load_attributes_text',
            'mix_codes', 'pose_of', 'with_pose', 'warp_pairs', 'LatentWarp', 'train_latent_warp', 'save_latent_warp',
            'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
-           'shifted_parts', 'exemplar_hair', 'cheeks_mask', 'shape_region', 'layout_labels', 'fit_inside_colour',
-           'fit_blush_colour', 'shape_request', 'shape_classes', 'LayoutNet', 'layout_pairs', 'LayoutTrainer',
-           'save_layout', 'load_layout', 'label_edges', 'caption_layout']
+           'shifted_parts', 'exemplar_hair', 'cheeks_mask', 'shape_region', 'rendered_blush', 'blush_pixels',
+           'layout_labels', 'fit_inside_colour', 'fit_blush_colour', 'shape_request', 'shape_classes', 'LayoutNet',
+           'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'label_edges', 'caption_layout']
 
 # %% ../nbs/61_edit_style.ipynb #ca5db285
 HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
@@ -460,9 +460,22 @@ REQUEST_CHANNELS = sum(len(v) + 1 for v in SHAPE_PHRASES.values())   # one-hot o
 LAYOUT_NAMES = PART_NAMES + ('mouth_inside', 'blush')   # the part map, the dark inside of an open mouth, blush patches
 MOUTH_INSIDE = (70, 15, 25)                      # the renderer's colour of the inside of a mouth
 
+def rendered_blush(params) -> np.ndarray:
+    "The colour a face's blush is painted in: its skin mixed toward `BLUSH` by `params.blush` (RGB, 0–255)."
+    skin = np.asarray(params.skin, np.float32)
+    return skin + (np.asarray(BLUSH, np.float32) - skin) * params.blush
+
+def blush_pixels(face) -> np.ndarray:
+    """The pixels of a rendered face's cheeks painted in its blush colour: nearer `rendered_blush` than the skin colour,
+    and near it (not the dark rim of an eye, which is far from both)."""
+    rgb = np.asarray(face.image, np.float32)
+    to_blush = np.abs(rgb - rendered_blush(face.params)).sum(-1)
+    to_skin = np.abs(rgb - np.asarray(face.params.skin, np.float32)).sum(-1)
+    return cheeks_mask(face.parts) & (face.params.blush > 0) & (to_blush < to_skin) & (to_blush < 60)
+
 def layout_labels(face) -> np.ndarray:
     """A rendered face's part map with the inside of an open mouth (its pixels near `MOUTH_INSIDE`) and the blush on its
-    cheeks (pixels away from the skin colour) as the last two `LAYOUT_NAMES`."""
+    cheeks (pixels away from the skin colour: the patch where blush goes) as the last two `LAYOUT_NAMES`."""
     rgb = np.asarray(face.image, np.float32)
     inside = (face.parts == PART_NAMES.index('mouth')) & (np.abs(rgb - MOUTH_INSIDE).sum(-1) < 60)
     blush = cheeks_mask(face.parts) & (np.abs(rgb - np.asarray(face.params.skin, np.float32)).sum(-1) > 20)
@@ -477,12 +490,12 @@ def fit_inside_colour(faces) -> torch.Tensor:
     return px.mean(1)
 
 def fit_blush_colour(faces) -> torch.Tensor:
-    """What blush does to a skin colour, fitted on the blush of rendered `faces` (`layout_labels`): a 3×4 map `B` with
+    """What blush does to a skin colour, fitted on the blush of rendered `faces` (`blush_pixels`): a 3×4 map `B` with
     blush = `B @ (skin, 1)` (colours in [-1, 1]), by least squares."""
     from regen_nb.core import to_tensor
     xs, ys = [], []
     for f in faces:
-        px = to_tensor(f.image)[:, torch.from_numpy(layout_labels(f) == len(PART_NAMES) + 1)]
+        px = to_tensor(f.image)[:, torch.from_numpy(blush_pixels(f))]
         if not px.numel(): continue
         skin = torch.tensor(f.params.skin, dtype=torch.float32) / 127.5 - 1
         xs.append(torch.cat([skin, torch.ones(1)]).expand(px.shape[1], -1)); ys.append(px.T)

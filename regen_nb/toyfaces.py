@@ -17,7 +17,7 @@ from .core import check_choice, check_int, to_tensor
 # %% auto #0
 __all__ = ['PART_NAMES', 'BACKGROUND', 'SKIN', 'HAIR', 'LEFT_EYE', 'RIGHT_EYE', 'LEFT_BROW', 'RIGHT_BROW', 'NOSE', 'MOUTH',
            'PART_GROUPS', 'PART_COLORS', 'HAIR_STYLES', 'NOSE_STYLES', 'SKIN_TONES', 'HAIR_COLORS', 'IRIS_COLORS',
-           'SUPERSAMPLE', 'HELDOUT_SEED', 'FACE_CODE_NAMES', 'FaceParams', 'random_face_params', 'ToyFace',
+           'SUPERSAMPLE', 'BLUSH', 'HELDOUT_SEED', 'FACE_CODE_NAMES', 'FaceParams', 'random_face_params', 'ToyFace',
            'render_face', 'toy_face', 'colorize_parts', 'part_mask', 'toy_face_batch', 'ToyFaces', 'face_code',
            'face_code_stats', 'FaceLatent']
 
@@ -306,6 +306,8 @@ class ToyFace(NamedTuple):
     params: FaceParams
 
 # %% ../nbs/01_toyfaces.ipynb #55660ffb
+BLUSH = (240, 110, 120)   # the colour blush mixes into the skin (by `FaceParams.blush`)
+
 def render_face(params: FaceParams, size: int = 64) -> ToyFace:
     "Draw the face described by `params` as a `size`×`size` image, with its part map and sketch."
     if not isinstance(params, FaceParams):
@@ -318,7 +320,7 @@ def render_face(params: FaceParams, size: int = 64) -> ToyFace:
     x = p.head_x + p.turn
     if p.blush > 0:
         for side in (-1, 1):
-            cv.ellipse(x + side * p.eye_spacing * 0.62, p.nose_y, 0.045, 0.03, _mix(p.skin, (240, 110, 120), p.blush),
+            cv.ellipse(x + side * p.eye_spacing * 0.62, p.nose_y, 0.045, 0.03, _mix(p.skin, BLUSH, p.blush),
                        SKIN)
     for side, eye, iris, brow in ((-1, LEFT_EYE, _LEFT_IRIS, LEFT_BROW), (1, RIGHT_EYE, _RIGHT_IRIS, RIGHT_BROW)):
         ex = x + side * p.eye_spacing / 2
