@@ -124,9 +124,11 @@ def _regions(pasted: Pasted, dilate: int, size: int, old_part: bool = False) -> 
 
 # %% ../nbs/31_rewrite.ipynb #3b55761a
 @torch.no_grad()
-def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None,
-                    config: RewriteConfig | None = None) -> Rewriting:
-    "Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`."
+def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None, config: RewriteConfig | None = None,
+                    parts_of: Generator | None = None) -> Rewriting:
+    """Check `rule`, split `G`, add the parser's targets, paste and render what the memory must learn: a `Rewriting`.
+    The parser reads the faces of `parts_of` (default `G`): a rule stack passes its base generator, whose parts the
+    earlier rules have not painted over."""
     c = replace(config or RewriteConfig())          # the caller's config is not changed
     base = generator_hash(G)
     whole = decompose(G)
@@ -134,9 +136,12 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     B = load_projector(net=whole) if projector is None else projector
     c.layers = rewrite_layers(B, c.method, c.layers, c.objective, whole.all_layer_names)
     net, net_b = decompose(G, c.layers), decompose(G, B.metadata['layer_names'])
-    parts = rule_parts(G, rule)
+    seen = G if parts_of is None else parts_of
+    if decompose(seen).size != whole.size: raise ValueError(f"parts_of draws {decompose(seen).size}-pixel faces, G "
+                                                            f"{whole.size}: give the generator G was rewritten from")
+    parts = rule_parts(seen, rule)
     c.grow = rule_grow(rule, parts) if c.grow is None else c.grow
-    extra_seeds, extra_masks = auto_targets(G, rule, c.n_auto, parts)
+    extra_seeds, extra_masks = auto_targets(seen, rule, c.n_auto, parts)
     pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
     state = pasted.state if net.layer_names == net_b.layer_names else net.restate(pasted.state)
     if c.objective == 'image':
@@ -319,7 +324,9 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
 
 # %% ../nbs/31_rewrite.ipynb #624522a8
 def rewrite(G: Generator, rule: Rule, projector: Projector | None = None, progress: bool | None = None,
-            live: bool | None = None, callback: Callable | None = None, cbs=(), **config) -> Generator:
-    "A new generator that follows `rule`; `G` is not modified. `config`: `RewriteConfig` fields (`None` = default)."
+            live: bool | None = None, callback: Callable | None = None, cbs=(), parts_of: Generator | None = None,
+            **config) -> Generator:
+    """A new generator that follows `rule`; `G` is not modified. `config`: `RewriteConfig` fields (`None` = default);
+    `parts_of` as in `prepare_rewrite`."""
     c = RewriteConfig(**{k: v for k, v in config.items() if v is not None})
-    return fit(prepare_rewrite(G, rule, projector, c), progress, live, callback, cbs)
+    return fit(prepare_rewrite(G, rule, projector, c, parts_of), progress, live, callback, cbs)

@@ -70,7 +70,8 @@ def push(self: RuleStack, rule: Rule, progress: bool | None = None, live: bool |
     rule.check(decompose(self.base).size, self.base_hash)
     here = replace(rule, generator_hash=generator_hash(self.G))     # the same seeds, drawn by the current generator
     config, t0 = {k: v for k, v in config.items() if v is not None}, time.perf_counter()
-    G2 = rewrite(self.G, here, self.projector, progress=progress, live=live, callback=callback, cbs=cbs, **config)
+    G2 = rewrite(self.G, here, self.projector, progress=progress, live=live, callback=callback, cbs=cbs,
+                 parts_of=self.base, **config)   # the parser reads the base's faces: earlier patterns hide parts
     self.entries.append(StackedRule(rule, config, weight_delta(self.G, G2), time.perf_counter() - t0))
     self.G = G2
     return _tag(G2, self)
