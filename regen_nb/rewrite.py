@@ -137,8 +137,8 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     c.layers = rewrite_layers(B, c.method, c.layers, c.objective, whole.all_layer_names)
     net, net_b = decompose(G, c.layers), decompose(G, B.metadata['layer_names'])
     seen = G if parts_of is None else parts_of
-    if decompose(seen).size != whole.size: raise ValueError(f"parts_of draws {decompose(seen).size}-pixel faces, G "
-                                                            f"{whole.size}: give the generator G was rewritten from")
+    if seen is not G and (size := decompose(seen).size) != whole.size:
+        raise ValueError(f"parts_of draws {size}-pixel faces, G {whole.size}: give the generator G was rewritten from")
     parts = rule_parts(seen, rule)
     c.grow = rule_grow(rule, parts) if c.grow is None else c.grow
     extra_seeds, extra_masks = auto_targets(seen, rule, c.n_auto, parts)
