@@ -47,7 +47,7 @@ class RewriteConfig:
     schedule: str = 'constant'    # the learning rate over the steps: constant, or cosine down to 0
     grow: float | None = None     # the pasted pattern's size relative to the target region (None: the rule's, or auto)
     n_auto: int = 64              # extra targets found by the part parser
-    batch: int = 8                # extra targets per step (beside the user's)
+    batch: int = 4                # extra targets per step (beside the user's)
     dilate: int = 3               # pixels around the region left free (neither new nor old rule)
     seed: int = 0
 
@@ -144,6 +144,7 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     extra_seeds, extra_masks = auto_targets(seen, rule, c.n_auto, parts)
     pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
     state = pasted.state if net.layer_names == net_b.layer_names else net.restate(pasted.state)
+    if state.key.ndim == 4: state.key = state.key.contiguous(memory_format=torch.channels_last)   # faster convs
     if c.objective == 'image':
         target = net_b.render(pasted.value, pasted.state) if c.target == 'render' else pasted.pixels
         original = pasted.state.image
