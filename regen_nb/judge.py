@@ -156,7 +156,8 @@ STRATEGIES = {'rank1 (Bau et al.)': dict(method='rank1', objective='value', n_au
               'linear, image': dict(method='linear'), 'nonlinear, image (default)': {}}
 
 # %% ../nbs/32_judge.ipynb #e5d26afd
-VARIANTS = {'default: pixels, convs.4-7, 64 parser targets': {}, 'user targets only (n_auto=0)': dict(n_auto=0),
+VARIANTS = {'default: pixels, convs.4-7, 64 parser targets, 4 a step': {}, '8 parser targets a step': dict(batch=8),
+            'user targets only (n_auto=0)': dict(n_auto=0),
             '16 parser targets': dict(n_auto=16), 'memory convs.4-5 only': dict(layers=['convs.4', 'convs.5']),
             'target: G3 of the pasted values': dict(target='render'), 'rank-8 key subspace': dict(rank=8)}
 

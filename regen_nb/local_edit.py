@@ -386,7 +386,8 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
 
 # %% ../nbs/60_local_edit.ipynb #dc4fe7bd
 def train_local_edit_main(argv=None) -> dict:
-    """`python -m regen_nb.local_edit --out DIR [--steps N] [--init EDITOR] [--lr LR] [--single P] [--edited P]`: train
+    """`python -m regen_nb.local_edit --out DIR [--steps N] [--init EDITOR] [--lr LR] [--single P] [--edited P]
+    [--edge-weight W] [--seed S]`: train
     (resuming from DIR; a fresh run may start from the weights of the editor file EDITOR), then write
     DIR/local_editor.safetensors."""
     d = LocalEditConfig()
@@ -395,6 +396,8 @@ def train_local_edit_main(argv=None) -> dict:
     p.add_argument('--init', help='start from the weights of this local-editor file (a fresh run only)')
     p.add_argument('--lr', type=float, default=d.lr); p.add_argument('--single', type=float, default=d.single)
     p.add_argument('--edited', type=float, default=d.edited)
+    p.add_argument('--edge-weight', type=float, default=d.edge_weight)
+    p.add_argument('--seed', type=int, default=d.seed, help='the batches drawn (a run from --init: another seed sees new ones)')
     p.add_argument('--threads', type=int, default=1); p.add_argument('--log-every', type=int, default=50)
     args = p.parse_args(argv)
     if args.init and not Path(args.init).is_file(): raise SystemExit(f"--init: no local-editor file at {args.init}")
@@ -403,7 +406,8 @@ def train_local_edit_main(argv=None) -> dict:
     out = Path(args.out)
     if latest_checkpoint(out) is not None: tr = LocalEditTrainer.load_checkpoint(net, E, out)
     else:
-        config = LocalEditConfig(steps=args.steps, lr=args.lr, single=args.single, edited=args.edited)
+        config = LocalEditConfig(steps=args.steps, lr=args.lr, single=args.single, edited=args.edited,
+                                 edge_weight=args.edge_weight, seed=args.seed)
         tr = LocalEditTrainer(net, E, config)
         if args.init: tr.model.load_state_dict(load_local_editor(args.init, G=net).float().state_dict())
     tr.fit(args.steps, checkpoint_dir=out, checkpoint_every=200, log_every=args.log_every, progress=False, live=False)
