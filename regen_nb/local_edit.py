@@ -387,9 +387,8 @@ def load_local_editor(path=None, G: Generator | SplitGenerator | None = None, de
 # %% ../nbs/60_local_edit.ipynb #dc4fe7bd
 def train_local_edit_main(argv=None) -> dict:
     """`python -m regen_nb.local_edit --out DIR [--steps N] [--init EDITOR] [--lr LR] [--single P] [--edited P]
-    [--edge-weight W] [--seed S]`: train
-    (resuming from DIR; a fresh run may start from the weights of the editor file EDITOR), then write
-    DIR/local_editor.safetensors."""
+    [--edge-weight W] [--seed S]`: train (resuming from DIR; a fresh run may start from the weights of the editor file
+    EDITOR), then write DIR/local_editor.safetensors."""
     d = LocalEditConfig()
     p = argparse.ArgumentParser(prog='python -m regen_nb.local_edit', description='Train the toy local editor.')
     p.add_argument('--out', required=True); p.add_argument('--steps', type=int, default=d.steps)
