@@ -144,7 +144,8 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     extra_seeds, extra_masks = auto_targets(seen, rule, c.n_auto, parts)
     pasted = paste(net_b, B, rule, rule.target_seeds + extra_seeds, rule.target_masks + extra_masks, c.grow)
     state = pasted.state if net.layer_names == net_b.layer_names else net.restate(pasted.state)
-    if state.key.ndim == 4: state.key = state.key.contiguous(memory_format=torch.channels_last)   # faster convs
+    if state.key.ndim == 4:   # the layout the CPU's convolutions run fastest on
+        state = replace(state, key=state.key.contiguous(memory_format=torch.channels_last))
     if c.objective == 'image':
         target = net_b.render(pasted.value, pasted.state) if c.target == 'render' else pasted.pixels
         original = pasted.state.image
