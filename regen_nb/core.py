@@ -480,6 +480,7 @@ SHIPPED = {
     'attributes_text': 'toy_local_edit_text.safetensors',     # 61_edit_style: attribute directions and text encoder
     'latent_warp': 'toy_latent_warp.safetensors',             # 61_edit_style
     'layout': 'toy_caption_layout.safetensors',               # 61_edit_style: the shapes a caption asks for
+    'sketch_layout': 'toy_sketch_layout.safetensors',         # 61_edit_style: the parts a sketch encloses
     'face_classifier': 'toy_face_classifier.safetensors',     # 62_local_editor: the judge of edits
     'inpainter': 'toy_inpaint.safetensors',                   # 70_inpaint
     'inpainter_projector': 'toy_inpaint_projector.safetensors',

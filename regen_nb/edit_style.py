@@ -39,7 +39,8 @@ __all__ = ['HAIR_COLOUR_NAMES', 'HAIR_COLOUR_WORDS', 'ATTRIBUTES', 'ATTRIBUTE_PA
            'load_latent_warp', 'style_colours', 'picture_colour_shift', 'shifted_colours', 'recoloured', 'face_centre',
            'shifted_parts', 'exemplar_hair', 'cheeks_mask', 'shape_region', 'rendered_blush', 'blush_pixels',
            'layout_labels', 'fit_inside_colour', 'fit_blush_colour', 'shape_request', 'shape_classes', 'LayoutNet',
-           'layout_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'label_edges', 'caption_layout']
+           'layout_pairs', 'sketch_pairs', 'LayoutTrainer', 'save_layout', 'load_layout', 'label_edges', 'layout_parts',
+           'caption_layout', 'sketch_parts']
 
 # %% ../nbs/61_edit_style.ipynb #ca5db285
 HAIR_COLOUR_NAMES = ('black', 'brown', 'brown', 'blonde', 'blonde', 'red', 'grey', 'white')   # one per HAIR_COLORS
@@ -519,27 +520,36 @@ def shape_classes(attributes: dict) -> dict:
 
 # %% ../nbs/61_edit_style.ipynb #9a6a25dc
 class LayoutNet(nn.Module):
-    """Parsed part map (one-hot) + mask + shape request → logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net);
-    outside the mask `forward` keeps the input parts."""
-    def __init__(self, c: int = 16):
+    """Parsed part map (one-hot) + mask + what is asked (a shape request with `requests`, a sketch with `sketch`) →
+    logits of the `LAYOUT_NAMES` at 64×64 (a 3-level U-Net); outside the mask `forward` keeps the input parts."""
+    def __init__(self, c: int = 16, requests: bool = True, sketch: bool = False):
         super().__init__()
         k = len(PART_NAMES)
         act = nn.LeakyReLU(0.2)
-        self.inp = nn.Sequential(nn.Conv2d(k + 1 + REQUEST_CHANNELS, c, 3, padding=1), act, ResBlock(c, c))
+        asked = REQUEST_CHANNELS * requests + sketch
+        self.inp = nn.Sequential(nn.Conv2d(k + 1 + asked, c, 3, padding=1), act, ResBlock(c, c))
         self.down1 = nn.Sequential(nn.Conv2d(c, 2 * c, 4, 2, 1), act, ResBlock(2 * c, 2 * c))
         self.down2 = nn.Sequential(nn.Conv2d(2 * c, 4 * c, 4, 2, 1), act, ResBlock(4 * c, 4 * c))
         self.up2, self.up1 = ResBlock(4 * c + 2 * c, 2 * c), ResBlock(2 * c + c, c)
         self.out = nn.Conv2d(c, len(LAYOUT_NAMES), 3, padding=1)
-        self.config = dict(c=c)
+        self.config = dict(c=c, requests=requests, sketch=sketch)
         self.register_buffer('inside_colour', torch.zeros(3))   # the mean colour of an open mouth's inside, fitted
         self.register_buffer('blush_colour', torch.zeros(3, 4))   # skin colour → blush colour (`fit_blush_colour`)
 
-    def forward(self, parts: torch.Tensor, mask: torch.Tensor, request: torch.Tensor):
-        "`parts` N×H×W ids, `mask` N×H×W, `request` N×REQUEST_CHANNELS → layout logits N×len(LAYOUT_NAMES)×H×W."
+    def forward(self, parts: torch.Tensor, mask: torch.Tensor, request: torch.Tensor | None = None,
+                sketch: torch.Tensor | None = None):
+        """`parts` N×H×W ids, `mask` N×H×W, `request` N×REQUEST_CHANNELS, `sketch` N×1×H×W (0/1) → layout logits
+        N×len(LAYOUT_NAMES)×H×W."""
         n, (h, w) = len(parts), parts.shape[-2:]
         onehot = F.one_hot(parts, len(PART_NAMES)).permute(0, 3, 1, 2).float()
         m = mask.float()[:, None]
-        x0 = self.inp(torch.cat([onehot, m, request[:, :, None, None].expand(-1, -1, h, w)], 1))
+        x = [onehot, m]
+        for name, given in (('requests', request), ('sketch', sketch)):
+            if self.config[name] and given is None: raise ValueError(f"this layout net reads a {name.rstrip('s')}; "
+                                                                     f"give {name.rstrip('s')}=")
+        if self.config['requests']: x.append(request[:, :, None, None].expand(-1, -1, h, w))
+        if self.config['sketch']: x.append(sketch.float() * m)
+        x0 = self.inp(torch.cat(x, 1))
         x1 = self.down1(x0); x2 = self.down2(x1)
         y1 = self.up2(torch.cat([F.interpolate(x2, scale_factor=2), x1], 1))
         y0 = self.up1(torch.cat([F.interpolate(y1, scale_factor=2), x0], 1))
@@ -573,13 +583,35 @@ def layout_pairs(seeds, rng: np.random.Generator) -> dict:
     return dict(parts=t(parts, np.int64), mask=t(masks, bool), want=t(want, np.int64),
                 request=shape_request({k: torch.tensor(v) for k, v in classes.items()}, len(masks)))
 
+def sketch_pairs(seeds, rng: np.random.Generator, edited: float = 0.75) -> dict:
+    """For each seed: a rendered face's parsed part map (what `sketch_parts` reads at edit time, the parser's errors
+    included) and what a user sketches on it: a random edit mask (`random_edit_mask`) and the sketch inside it of the
+    face with 1–3 other local features (`edited_params`; with chance 1 − `edited`, of the face itself); the layout to
+    learn is the sketched face's."""
+    images, want, masks, sketches = [], [], [], []
+    for s in seeds:
+        f = toy_face(int(s))
+        donor = random_face_params(int(rng.integers(0, HELDOUT_SEED)))
+        g = render_face(edited_params(f.params, donor, rng, int(rng.integers(1, 4)))) if rng.random() < edited else f
+        m = random_edit_mask((g if rng.random() < 0.5 else f).parts, rng)
+        images.append(to_tensor(f.image)); want.append(layout_labels(g))
+        masks.append(m); sketches.append((g.sketch > 0) & m)
+    t = lambda a, dt: torch.from_numpy(np.stack(a).astype(dt))
+    with torch.no_grad(): parts = parse_parts(torch.stack(images))
+    return dict(parts=parts, mask=t(masks, bool), want=t(want, np.int64),
+                sketch=t(sketches, np.float32)[:, None])
+
 class LayoutTrainer(Trainer):
-    "Trains a `LayoutNet` on `layout_pairs` (cross-entropy of the layout inside the mask)."
+    """Trains a `LayoutNet` on `layout_pairs` (a caption's shapes) or, with `sketch`, on `sketch_pairs` (the parts a
+    sketch encloses): cross-entropy of the layout inside the mask; the sketch layout's gradient is clipped (a first
+    run at lr 2e-3 diverged after 2,500 steps)."""
     desc, loss_keys = 'training layout net', ('loss',)
-    def __init__(self, steps: int = 3000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0):
+    def __init__(self, steps: int = 3000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0, sketch: bool = False,
+                 width: int = 16):
         torch.manual_seed(seed)
-        self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed)
-        self.model, self.step, self.seconds, self.history = LayoutNet(), 0, 0.0, []
+        self.config = SimpleNamespace(steps=steps, batch_size=batch_size, seed=seed, sketch=sketch, width=width)
+        self.model = LayoutNet(width, requests=not sketch, sketch=sketch)
+        self.step, self.seconds, self.history = 0, 0.0, []
         faces = [toy_face(i) for i in range(300)]
         self.model.inside_colour.copy_(fit_inside_colour(faces)); self.model.blush_colour.copy_(fit_blush_colour(faces))
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
@@ -587,10 +619,11 @@ class LayoutTrainer(Trainer):
     def train_step(self) -> dict:
         g = step_generator(self.config.seed, self.step)
         rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=g)))
-        b = layout_pairs(rng.integers(0, HELDOUT_SEED, self.config.batch_size), rng)
-        logits, m = self.model(b['parts'], b['mask'], b['request']), b['mask']
+        pairs = sketch_pairs if self.config.sketch else layout_pairs
+        b = pairs(rng.integers(0, HELDOUT_SEED, self.config.batch_size), rng)
+        logits, m = self.model(b['parts'], b['mask'], b.get('request'), b.get('sketch')), b['mask']
         loss = F.cross_entropy(logits.permute(0, 2, 3, 1)[m], b['want'][m])
-        return self.optimise(loss)
+        return self.optimise(loss, clip=1.0 if self.config.sketch else None)
 
 # %% ../nbs/61_edit_style.ipynb #078f6d58
 LAYOUT_FORMAT = 'regen_nb.layout/1'
@@ -620,14 +653,22 @@ def label_edges(parts: torch.Tensor) -> torch.Tensor:
     e[:, :-1] |= parts[:, :-1] != parts[:, 1:]
     return e
 
+def layout_parts(labels: torch.Tensor) -> torch.Tensor:
+    "Part ids (N×H×W) of layout labels (`LAYOUT_NAMES`): the inside of an open mouth is mouth, blush is skin."
+    inside, blush = labels == len(PART_NAMES), labels == len(PART_NAMES) + 1
+    return torch.where(inside, PART_NAMES.index('mouth'), torch.where(blush, PART_NAMES.index('skin'), labels))
+
 def caption_layout(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, classes: dict) -> dict:
     """The part map (N×H×W ids), sketch (N×1×H×W, 0/1: the boundaries of the parts and of the inside of an open mouth)
     and the inside of an open mouth and the blush (N×H×W bool each) that shape `classes` (name → id) ask for inside
     `mask`, from `image`'s parsed parts."""
     labels = layout(parse_parts(image), mask, shape_request(classes, len(image)).to(image)).argmax(1)
     inside, blush = labels == len(PART_NAMES), labels == len(PART_NAMES) + 1
-    lines = torch.where(blush, PART_NAMES.index('skin'), labels)   # blush has no line of its own
-    edges = label_edges(lines)
-    parts = torch.where(inside, PART_NAMES.index('mouth'), torch.where(blush, PART_NAMES.index('skin'), labels))
+    edges = label_edges(torch.where(blush, PART_NAMES.index('skin'), labels))   # blush has no line of its own
     m = mask.bool()
-    return dict(parts=parts, sketch=(edges & m).float()[:, None], inside=inside & m, blush=blush & m)
+    return dict(parts=layout_parts(labels), sketch=(edges & m).float()[:, None], inside=inside & m, blush=blush & m)
+
+def sketch_parts(layout: LayoutNet, image: torch.Tensor, mask: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
+    """The part map (N×H×W ids) that `sketch` (N×1×H×W, 0/1) draws inside `mask`: `layout` (a `LayoutNet` that reads
+    a sketch) names the parts between the lines from `image`'s parsed parts; outside `mask`, the parsed parts."""
+    return layout_parts(layout(parse_parts(image), mask, sketch=sketch).argmax(1))

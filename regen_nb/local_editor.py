@@ -70,7 +70,8 @@ def _edit_mask(x) -> torch.Tensor:
 class LocalEditor:
     "Multimodal local editing: `edit(image, mask, sketch=, parts=, colour=, exemplar=, attributes=, caption=)`."
     def __init__(self, net: SplitGenerator | None = None, E: Encoder | None = None, model: LocalEditNet | None = None,
-                 attributes=None, text=None, warp: LatentWarp | None = None, layout: LayoutNet | None = None):
+                 attributes=None, text=None, warp: LatentWarp | None = None, layout: LayoutNet | None = None,
+                 sketch_layout: LayoutNet | None = None):
         self.net = net if net is not None else decompose(load_generator())
         self.E = E if E is not None else load_encoder(G=self.net)
         self.model = model if model is not None else load_local_editor(G=self.net)
@@ -79,6 +80,8 @@ class LocalEditor:
         self.attributes, self.text = attributes, text
         self.warp = warp if warp is not None else (load_latent_warp(G=self.net) if shipped_path('latent_warp').is_file() else None)
         self.layout = layout if layout is not None else (load_layout() if shipped_path('layout').is_file() else None)
+        shipped = shipped_path('sketch_layout')   # names the parts between a sketch's lines (`sketch_parts`)
+        self.sketch_layout = sketch_layout if sketch_layout is not None else (load_layout(shipped) if shipped.is_file() else None)
 
     @torch.no_grad()
     def code(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -181,7 +184,8 @@ def edit(self: LocalEditor, image, mask, sketch=None, parts=None, colour=None, e
          style: bool = True, return_code: bool = False):
     """The edited picture(s): `image` (N×3×H×W or 3×H×W in [-1, 1], or a PIL image) changed only inside `mask` (N×H×W
     or H×W bool); `mix` > 0 moves the code toward random codes (`seed`) for variety; with `style`, what a caption,
-    attributes or an exemplar ask for also becomes guides (`style_guides`)."""
+    attributes or an exemplar ask for also becomes guides (`style_guides`); a sketch without a part map also becomes
+    one (`sketch_parts`, with the editor's `sketch_layout`)."""
     image, mask = _pictures(image, 'image'), _edit_mask(mask)
     if exemplar is not None: exemplar = _pictures(exemplar, 'exemplar')
     if code is not None: code = _batch(code, 3, 'code').float()
@@ -200,6 +204,9 @@ def edit(self: LocalEditor, image, mask, sketch=None, parts=None, colour=None, e
     if style:
         guides.update(self.style_guides(image, mask, code, moved, attributes, caption, exemplar, absolute,
                                         plain=exemplar is not None and not mix and not attributes, given=set(guides)))
+    if 'sketch' in guides and 'parts' not in guides and self.sketch_layout is not None:   # the parts between the lines
+        guides['parts'] = self._guides(mask, n, None, sketch_parts(self.sketch_layout, image, mask, guides['sketch']),
+                                       None)['parts']
     out = self.model(image, mask, feature_bank(self.net, moved, self.model.config['resolutions']), **guides)
     return (out, moved) if return_code else out
 
@@ -538,8 +545,8 @@ def guide_picture(mask, sketch=None, parts=None, colour=None) -> torch.Tensor:
 # %% ../nbs/62_local_editor.ipynb #79c5398b
 @torch.no_grad()
 def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> dict:
-    """Seconds per edit of a 64×64 face at batch 1 (median of `n`; all guides, a caption with shape and colour words, an
-    exemplar) and per picture at batch 16 (all guides)."""
+    """Seconds per edit of a 64×64 face at batch 1 (median of `n`; all guides, a sketch alone (its parts named by the
+    sketch layout), a caption with shape and colour words, an exemplar) and per picture at batch 16 (all guides)."""
     if threads: torch.set_num_threads(threads)
     net = decompose(load_generator(device=device))
     editor = LocalEditor(net, load_encoder(G=net), load_local_editor(G=net, device=net.device))
@@ -550,6 +557,7 @@ def bench_local_edit(n: int = 20, device=None, threads: int | None = None) -> di
     one = lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl], parts=g['part_ids'][sl],
                                  colour=g['colour'][sl])
     kinds = {'seconds_per_edit': one,
+             'seconds_per_sketch_edit': lambda sl: editor.edit(g['image'][sl], g['mask'][sl], sketch=g['sketch'][sl]),
              'seconds_per_caption_edit':
                  lambda sl: editor.edit(g['image'][sl], g['mask'][sl], caption='smiling, red hair'),
              'seconds_per_exemplar_edit':

@@ -130,9 +130,12 @@ class Trainer:
     desc, loss_keys, leave_bar = 'training', None, True
     def train_step(self) -> dict: raise NotImplementedError
 
-    def optimise(self, loss) -> dict:
-        "One step of `self.opt` on `loss` (a single loss): count the step, log `{step, loss}` in `history`, return it."
-        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+    def optimise(self, loss, clip: float | None = None) -> dict:
+        """One step of `self.opt` on `loss` (a single loss; with `clip`, the gradient's norm clipped to it): count the
+        step, log `{step, loss}` in `history`, return it."""
+        self.opt.zero_grad(set_to_none=True); loss.backward()
+        if clip: torch.nn.utils.clip_grad_norm_([q for g in self.opt.param_groups for q in g['params']], clip)
+        self.opt.step()
         self.step += 1
         self.history.append(logs := dict(step=self.step, loss=loss.item()))
         return logs
