@@ -24,9 +24,10 @@ from .stylegan import Generator
 from .training import OnStep, Trainer
 
 # %% auto #0
-__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'SCHEDULES', 'DIVERGED', 'GREW', 'RewriteConfig', 'rewrite_layers', 'Rewriting',
-           'prepare_rewrite', 'rewrite_loss', 'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions',
-           'trainable_memory', 'RewriteTrainer', 'check_divergence', 'check_result', 'fit', 'rewrite']
+__all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'SCHEDULES', 'OLD_TARGET', 'Q_RATE', 'Q_MAX', 'DIVERGED', 'GREW', 'RewriteConfig',
+           'rewrite_layers', 'Rewriting', 'prepare_rewrite', 'rewrite_loss', 'next_q', 'memory_output', 'batch_indices',
+           'SubspaceUpdate', 'key_directions', 'trainable_memory', 'RewriteTrainer', 'check_divergence', 'check_result',
+           'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
 METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
@@ -40,7 +41,7 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float = 1.0                # weight of the old rules (outside it, on every face)
+    q: float | None = None        # weight of the old rules (outside it, on every face); None: adapted (`next_q`)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
     steps: int = 400
     lr: float = 1e-2
@@ -59,7 +60,7 @@ class RewriteConfig:
         for k in ('steps', 'batch'): check_int(k, getattr(self, k), 1)
         for k in ('n_auto', 'dilate', 'seed'): check_int(k, getattr(self, k), 0)
         if self.rank is not None: check_int('rank', self.rank, 1)
-        for k in ('p', 'q', 'lr') + (('grow',) if self.grow is not None else ()):
+        for k in ('p', 'lr') + tuple(k for k in ('q', 'grow') if getattr(self, k) is not None):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise ValueError(f"{k} must be a finite number ≥ 0, got {v!r}")
@@ -159,16 +160,28 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
                      outside, scale)
 
 # %% ../nbs/31_rewrite.ipynb #bfcb4d98
-def rewrite_loss(task: Rewriting, out: torch.Tensor, idx) -> tuple[torch.Tensor, dict]:
-    "The loss of the memory's output `out` (images or values) for the faces `idx` of `task`, and its parts."
+def rewrite_loss(task: Rewriting, out: torch.Tensor, idx, q: float | None = None) -> tuple[torch.Tensor, dict]:
+    """The loss of the memory's output `out` (images or values) for the faces `idx` of `task`, and its parts; `q`: the
+    old rules' weight (default the config's, or 1)."""
     c = task.config
+    q = q if q is not None else c.q if c.q is not None else 1.0
     if c.objective == 'image': dist = lambda a, b: (a - b).abs().mean(1, keepdim=True)
     else: dist = lambda a, b: ((a - b) / task.scale).square().mean(1, keepdim=True)
     inside, outside = task.inside[idx], task.outside[idx]
     new = (dist(out, task.target[idx]) * inside).sum() / inside.sum().clamp_min(1e-8)
     old = (dist(out, task.original[idx]) * outside).sum() / outside.sum().clamp_min(1e-8)
-    total = c.p * new + c.q * old
-    return total, dict(total=total.item(), new=new.item(), old=old.item())
+    total = c.p * new + q * old
+    return total, dict(total=total.item(), new=new.item(), old=old.item(), q=q)
+
+# %% ../nbs/31_rewrite.ipynb #cd006b29
+OLD_TARGET = 0.017         # q=None: the old rules' loss (mean L1 outside, pictures in [-1, 1]) that q holds the fit to
+Q_RATE, Q_MAX = 0.02, 4.0  # how fast q follows it (log scale, per step), and q's ceiling
+
+def next_q(q: float, ema: float | None, old: float) -> tuple[float, float]:
+    """The old rules' weight for the next step and the smoothed old loss (`ema`, None at the start) after a step whose
+    old loss was `old`: `q` grows while the smoothed loss is above `OLD_TARGET`, shrinks while below, in [1, Q_MAX]."""
+    ema = old if ema is None else 0.9 * ema + 0.1 * old
+    return min(Q_MAX, max(1.0, q * math.exp(Q_RATE * (ema / OLD_TARGET - 1)))), ema
 
 # %% ../nbs/31_rewrite.ipynb #806d0a9d
 def memory_output(task: Rewriting, net: SplitGenerator, idx) -> torch.Tensor:
@@ -240,7 +253,7 @@ def _bake(net2: SplitGenerator):
 # %% ../nbs/31_rewrite.ipynb #0367054c
 class RewriteTrainer(Trainer):
     """One rewrite's fit: Adam on the memory update of a copy of the split (`trainable_memory`), one batch of `task` per
-    step."""
+    step; `q`: the old rules' weight now (`next_q` moves it when the config's is None)."""
     loss_keys, leave_bar = ('total', 'new', 'old'), False
     def __init__(self, task: Rewriting):
         self.task, self.config = task, task.config
@@ -250,6 +263,7 @@ class RewriteTrainer(Trainer):
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, self.config.steps) if cosine else None
         self.gen = torch.Generator().manual_seed(self.config.seed)
         self.step, self.seconds, self.history = 0, 0.0, []
+        self.q, self.old_ema = 1.0 if self.config.q is None else self.config.q, None
         self.desc = f'rewrite ({self.config.method}, {self.config.objective})'
 
 # %% ../nbs/31_rewrite.ipynb #ba30cf29
@@ -286,11 +300,11 @@ def check_result(task: Rewriting, net2: Split, n: int = 8):
 # %% ../nbs/31_rewrite.ipynb #7bddc9dc
 @patch
 def train_step(self: RewriteTrainer) -> dict:
-    "One batch: the memory's output, the loss, a divergence check, one Adam step."
+    "One batch: the memory's output, the loss, a divergence check, one Adam step; then the next step's `q`."
     task, c = self.task, self.config
     idx = batch_indices(task, self.gen)
     out = memory_output(task, self.net2, idx)
-    loss, logs = rewrite_loss(task, out, idx)
+    loss, logs = rewrite_loss(task, out, idx, self.q)
     self.history.append(logs)
     check_divergence(self.history, out, task, self.step)
     self.opt.zero_grad(set_to_none=True); loss.backward()
@@ -301,6 +315,7 @@ def train_step(self: RewriteTrainer) -> dict:
                                  "arithmetic. "
                                  "Lower lr (the default is 0.01); nothing was changed") from None
     if self.sched is not None: self.sched.step()
+    if c.q is None: self.q, self.old_ema = next_q(self.q, self.old_ema, logs['old'])
     self.step += 1
     return logs
 
