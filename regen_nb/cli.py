@@ -44,6 +44,7 @@ def rewrite_and_report(G, rule, out: Path, n_eval: int, n_show: int, steps=None,
     G2 = rewrite(G, rule, steps=steps, progress=progress, **kwargs)
     seconds = time.perf_counter() - t0
     metrics = dict(rule=rule.name, rewrite_seconds=round(seconds, 1), config=G2.rewrite_info['config'],
+                   final_q=round(G2.rewrite_info['final_losses']['q'], 2),     # the old rules' weight at the end
                    **evaluate_rewrite(G, G2, rule, n=n_eval))
     grid = before_after(G, G2, n_show)
     def write(tmp: Path):

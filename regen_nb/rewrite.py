@@ -25,9 +25,9 @@ from .training import OnStep, Trainer
 
 # %% auto #0
 __all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'SCHEDULES', 'OLD_TARGET', 'Q_RATE', 'Q_MAX', 'DIVERGED', 'GREW', 'RewriteConfig',
-           'rewrite_layers', 'Rewriting', 'prepare_rewrite', 'rewrite_loss', 'next_q', 'memory_output', 'batch_indices',
-           'SubspaceUpdate', 'key_directions', 'trainable_memory', 'RewriteTrainer', 'check_divergence', 'check_result',
-           'fit', 'rewrite']
+           'rewrite_layers', 'Rewriting', 'prepare_rewrite', 'start_q', 'rewrite_loss', 'next_q', 'adapts_q',
+           'memory_output', 'batch_indices', 'SubspaceUpdate', 'key_directions', 'trainable_memory', 'RewriteTrainer',
+           'check_divergence', 'check_result', 'fit', 'rewrite']
 
 # %% ../nbs/31_rewrite.ipynb #6671d632
 METHODS, OBJECTIVES, TARGETS = ('nonlinear', 'linear', 'rank1'), ('image', 'value'), ('render', 'pixels')
@@ -41,7 +41,7 @@ class RewriteConfig:
     target: str = 'pixels'        # image objective: the pasted pixels ('pixels') or G3 of the pasted values ('render')
     layers: tuple | None = None   # memory layers; None: see `rewrite_layers`
     p: float = 1.0                # weight of the new rule (inside the pasted region)
-    q: float | None = None        # weight of the old rules (outside it, on every face); None: adapted (`next_q`)
+    q: float | None = None        # weight of the old rules (outside it, on every face); None: adapted (`adapts_q`)
     rank: int | None = None       # key directions per layer of a subspace update (None: all weights; rank1: 1)
     steps: int = 400
     lr: float = 1e-2
@@ -159,12 +159,17 @@ def prepare_rewrite(G: Generator, rule: Rule, projector: Projector | None = None
     return Rewriting(c, rule, net, base, parts, pasted, state, len(rule.target_seeds), target, original, inside,
                      outside, scale)
 
+# %% ../nbs/31_rewrite.ipynb #91d7a64b
+def start_q(config: RewriteConfig) -> float:
+    "The old rules' weight at the first step of a fit with `config`: its `q`, or 1 when `q` is None."
+    return 1.0 if config.q is None else config.q
+
 # %% ../nbs/31_rewrite.ipynb #bfcb4d98
 def rewrite_loss(task: Rewriting, out: torch.Tensor, idx, q: float | None = None) -> tuple[torch.Tensor, dict]:
     """The loss of the memory's output `out` (images or values) for the faces `idx` of `task`, and its parts; `q`: the
-    old rules' weight (default the config's, or 1)."""
+    old rules' weight (default `start_q`)."""
     c = task.config
-    q = q if q is not None else c.q if c.q is not None else 1.0
+    q = start_q(c) if q is None else q
     if c.objective == 'image': dist = lambda a, b: (a - b).abs().mean(1, keepdim=True)
     else: dist = lambda a, b: ((a - b) / task.scale).square().mean(1, keepdim=True)
     inside, outside = task.inside[idx], task.outside[idx]
@@ -182,6 +187,11 @@ def next_q(q: float, ema: float | None, old: float) -> tuple[float, float]:
     old loss was `old`: `q` grows while the smoothed loss is above `OLD_TARGET`, shrinks while below, in [1, Q_MAX]."""
     ema = old if ema is None else 0.9 * ema + 0.1 * old
     return min(Q_MAX, max(1.0, q * math.exp(Q_RATE * (ema / OLD_TARGET - 1)))), ema
+
+# %% ../nbs/31_rewrite.ipynb #5b6abc47
+def adapts_q(config: RewriteConfig) -> bool:
+    "Whether a fit with `config` moves `q` with `next_q`: `q` is None and the objective is the picture."
+    return config.q is None and config.objective == 'image'
 
 # %% ../nbs/31_rewrite.ipynb #806d0a9d
 def memory_output(task: Rewriting, net: SplitGenerator, idx) -> torch.Tensor:
@@ -263,7 +273,7 @@ class RewriteTrainer(Trainer):
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, self.config.steps) if cosine else None
         self.gen = torch.Generator().manual_seed(self.config.seed)
         self.step, self.seconds, self.history = 0, 0.0, []
-        self.q, self.old_ema = 1.0 if self.config.q is None else self.config.q, None
+        self.q, self.old_ema = start_q(self.config), None
         self.desc = f'rewrite ({self.config.method}, {self.config.objective})'
 
 # %% ../nbs/31_rewrite.ipynb #ba30cf29
@@ -315,7 +325,7 @@ def train_step(self: RewriteTrainer) -> dict:
                                  "arithmetic. "
                                  "Lower lr (the default is 0.01); nothing was changed") from None
     if self.sched is not None: self.sched.step()
-    if c.q is None: self.q, self.old_ema = next_q(self.q, self.old_ema, logs['old'])
+    if adapts_q(c): self.q, self.old_ema = next_q(self.q, self.old_ema, logs['old'])
     self.step += 1
     return logs
 

@@ -282,7 +282,7 @@ def _build_settings(self: RewriteStudio, method, p, q, steps, layers):
                                    description='method',
                                    style={'description_width': '55px'}, layout=widgets.Layout(width='200px'))
     self.p = widgets.Text(value=num(p), placeholder='default', description='p', layout=short, style=tight)
-    self.q = widgets.Text(value=num(q), placeholder='default', description='q', layout=short, style=tight)
+    self.q = widgets.Text(value=num(q), placeholder='adapted', description='q', layout=short, style=tight)
     self.steps = widgets.Text(value=num(steps), placeholder='default', description='steps', layout=short, style=tight)
     self.layers = widgets.Text(value=', '.join(layers or ()), placeholder='default', description='layers', style=tight,
                                # a Text has no tooltip in ipywidgets 7: the names go below
@@ -350,8 +350,8 @@ def run(self: RewriteStudio):
     self.loss_image.value = loss_plot(self.history, len(self.history))
     self.progress.bar_style = 'success'
     self.save_model_button.disabled = False
-    self.say(f'Rewritten in {time.perf_counter() - start:.1f} s ({len(self.history)} steps). '
-             'Compare before and after below.', 'ok')
+    self.say(f'Rewritten in {time.perf_counter() - start:.1f} s ({len(self.history)} steps, the old rules\' weight q '
+             f'ended at {self.history[-1]["q"]:.2g}). Compare before and after below.', 'ok')
     return G_new
 
 @patch
