@@ -21,7 +21,7 @@ from .projector import Projector, load_projector
 from .decompose import generator_hash
 from .rule import Pasted, Rule, auto_targets, paste, rule_grow, rule_parts
 from .stylegan import Generator
-from .training import OnStep, Trainer
+from .training import FastestThreads, OnStep, Trainer
 
 # %% auto #0
 __all__ = ['METHODS', 'OBJECTIVES', 'TARGETS', 'SCHEDULES', 'OLD_TARGET', 'Q_RATE', 'Q_MAX', 'DIVERGED', 'GREW', 'RewriteConfig',
@@ -337,8 +337,9 @@ def fit(task: Rewriting, progress: bool | None = None, live: bool | None = None,
     c, t0 = task.config, time.perf_counter()
     interactive = in_notebook() and not in_test()
     progress, live = (interactive if progress is None else progress), (interactive if live is None else live)
+    threads = [FastestThreads()] if task.net.device.type == 'cpu' else []   # on a busy CPU one thread can be far faster
     tr = RewriteTrainer(task).fit(c.steps, progress=progress, live=live, plot_every=25,
-                                  cbs=([OnStep(callback)] if callback is not None else []) + list(cbs))
+                                  cbs=threads + ([OnStep(callback)] if callback is not None else []) + list(cbs))
     _bake(tr.net2)
     G2 = tr.net2.model.eval()
     check_result(task, tr.net2)                            # the last step is checked too: no ruined model comes out

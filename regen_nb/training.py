@@ -16,7 +16,7 @@ from .display import LiveView
 
 # %% auto #0
 __all__ = ['Callback', 'fit_loop', 'ProgressBar', 'log_line', 'LogLines', 'Checkpoints', 'LivePlot', 'StopOnDivergence', 'OnStep',
-           'Trainer', 'step_generator']
+           'FastestThreads', 'Trainer', 'step_generator']
 
 # %% ../nbs/00b_training.ipynb #af33de63
 class Callback:
@@ -123,6 +123,27 @@ class OnStep(Callback):
     def __init__(self, fn): self.fn = fn
     def before_fit(self, tr, steps): self.steps = steps
     def after_step(self, tr, logs): self.fn(tr.step, self.steps, logs)
+
+# %% ../nbs/00b_training.ipynb #5860a43d
+class FastestThreads(Callback):
+    """Time `trial` steps with torch's threads as set and `trial` with one thread; keep the faster for the rest of the
+    run; restore the setting after it. Does nothing with one thread already or a run too short to try."""
+    def __init__(self, trial: int = 3): self.trial = check_int('trial', trial, 1)
+
+    def before_fit(self, tr, steps: int):
+        self.before, self.times, self.k, self.seconds, self.chosen = torch.get_num_threads(), {}, 0, tr.seconds, None
+        self.active = self.before > 1 and steps - tr.step >= 4 * (self.trial + 1)
+
+    def after_step(self, tr, logs: dict):
+        if not self.active: return
+        self.k, dt, self.seconds = self.k + 1, tr.seconds - self.seconds, tr.seconds
+        if self.k % (self.trial + 1) != 1: self.times.setdefault(torch.get_num_threads(), []).append(dt)
+        if self.k == self.trial + 1: torch.set_num_threads(1)
+        elif self.k == 2 * (self.trial + 1):
+            self.chosen = min(self.times, key=lambda n: float(np.median(self.times[n])))
+            torch.set_num_threads(self.chosen); self.active = False
+
+    def cleanup(self, tr): torch.set_num_threads(self.before)
 
 # %% ../nbs/00b_training.ipynb #9fe4c74c
 class Trainer:
