@@ -28,7 +28,7 @@ from .train_gan import (GANTrainer, accumulate, d_logistic_loss, d_r1_loss, ema_
 __all__ = ['DistContext', 'init_distributed', 'local_shards', 'shard_size', 'shard_seed', 'seeded', 'all_mean', 'mean_logs',
            'ddp', 'grad_sync', 'accumulate_shards', 'DistributedGANTrainer', 'projector_shard_generator',
            'DistributedProjectorTrainer', 'item_block', 'item_latents', 'sharded_mean', 'gan_main',
-           'projector_argparser', 'projector_main', 'main']
+           'projector_argparser', 'projector_main', 'end_distributed', 'main']
 
 # %% ../nbs/81_distributed.ipynb #143e6e92
 @dataclass
@@ -397,6 +397,15 @@ def projector_main(argv=None, ctx: DistContext | None = None) -> dict:
         print(json.dumps(summary), flush=True)
     return summary
 
+# %% ../nbs/81_distributed.ipynb #934f6f7f
+def end_distributed(code: int = 0):
+    """End this process of a `torchrun` run: wait for the others, leave the process group, flush the output and exit
+    with `code` at once, skipping the interpreter's teardown. Does nothing in one process."""
+    if not dist.is_initialized(): return
+    dist.barrier(); dist.destroy_process_group()
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(code)
+
 # %% ../nbs/81_distributed.ipynb #155eeffc
 def main(argv=None) -> dict:
     "`python -m regen_nb.distributed gan|projector ...` (under `torchrun` or alone)."
@@ -404,11 +413,11 @@ def main(argv=None) -> dict:
     jobs = {'gan': gan_main, 'projector': projector_main}
     if not argv or argv[0] not in jobs: raise SystemExit(f"usage: python -m regen_nb.distributed {{{'|'.join(jobs)}}} "
                                                          "[options] (--help)")
-    try:
-        summary = jobs[argv[0]](argv[1:])
-        if dist.is_initialized(): dist.barrier()   # no process tears the group down while another still exports
-        return summary
-    finally:
+    try: summary = jobs[argv[0]](argv[1:])
+    except BaseException:
         if dist.is_initialized(): dist.destroy_process_group()
+        raise
+    end_distributed()   # under torchrun, this process ends here
+    return summary
 
 if __name__ == '__main__' and '__file__' in globals(): main()

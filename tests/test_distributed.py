@@ -4,13 +4,11 @@ and a mean over held-out items sharded over them equals the one-process mean (to
 import json, os, subprocess, sys
 from pathlib import Path
 
-import pytest
 import torch
 from safetensors.torch import load_file
 
-from regen_nb.decompose import decompose
-from regen_nb.distributed import DistributedGANTrainer, DistributedProjectorTrainer, gan_main, projector_main
-from regen_nb.projector import ProjectorConfig, load_projector
+from regen_nb.distributed import gan_main, projector_main
+from regen_nb.projector import load_projector
 from regen_nb.stylegan import Generator, save_generator
 from regen_nb.train_gan import preset_channels
 
@@ -73,8 +71,8 @@ def test_projector_two_processes_equal_one(tmp_path):
 
 
 EVAL_SCRIPT = """
-import json, torch, torch.distributed as dist
-from regen_nb.distributed import init_distributed, item_latents, sharded_mean
+import json, torch
+from regen_nb.distributed import end_distributed, init_distributed, item_latents, sharded_mean
 from regen_nb.stylegan import Generator
 from regen_nb.train_gan import preset_channels
 torch.set_num_threads(1)
@@ -83,7 +81,7 @@ torch.manual_seed(0); G = Generator(16, 32, 2, channels=preset_channels('tiny', 
 with torch.no_grad():
     m = sharded_mean(lambda items: {'mean': G([item_latents(G, items, 100)], noise='fixed')[0].mean((1, 2, 3))}, 7, ctx)
 if ctx.is_main: print('RESULT', json.dumps(m))
-dist.destroy_process_group()
+end_distributed()
 """
 
 
